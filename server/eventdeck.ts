@@ -1,0 +1,81 @@
+/**
+ * Starts the roles of one EventDeck process against resolved services, and
+ * stops them in reverse order. main.ts is the composition root that calls it.
+ */
+import { serve, type ServerType } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.ts';
+import { createHttpApp } from './http/app.ts';
+import { healthRoutes } from './http/health.ts';
+import { ingestRoutes } from './ingest/routes.ts';
+import { connectRedis, type RedisClient } from './redis/client.ts';
+import { resolveRedis } from './redis/local-redis.ts';
+import { buildRegistry } from './registry/build.ts';
+import { registryRoutes } from './registry/routes.ts';
+import { createValidator } from './registry/validator.ts';
+
+export interface EventDeckOptions {
+  log?: (line: string) => void;
+  now?: () => number;
+  /** Port of the local Redis default (6379), changeable for tests. */
+  localRedisPort?: number;
+}
+
+export interface RunningEventDeck {
+  /** Base URL of the HTTP server, e.g. http://127.0.0.1:8080 */
+  url: string;
+  redisUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startEventDeck(config: Readonly<Config>, options: EventDeckOptions = {}): Promise<RunningEventDeck> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const now = options.now ?? Date.now;
+  const registry = buildRegistry(config.registryTypes);
+  const validator = createValidator(registry);
+  const resolved = await resolveRedis({
+    redisUrl: config.redisUrl, dataDir: config.dataDir, localPort: options.localRedisPort, log,
+  });
+  const stops: Array<() => Promise<void>> = [];
+  if (resolved.local) stops.push(resolved.local.stop);
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop();
+  };
+  try {
+    const redis = await connectRedis(resolved.url, { failFast: true });
+    stops.push(async () => void (await redis.close()));
+
+    const routes: Array<[string, ReturnType<typeof healthRoutes>]> = [['/', healthRoutes(redis)]];
+    if (config.roles.has('api')) {
+      routes.push(['/api/events', ingestRoutes({ redis, registry, validator, config, now, log })]);
+      routes.push(['/api/registry', registryRoutes(registry)]);
+    }
+    const app = createHttpApp({ routes, log });
+    const server = await listen(app.fetch, config.host, config.port);
+    stops.push(() => closeServer(server));
+    const { port } = server.address() as AddressInfo;
+    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    log(`EventDeck listening on ${url} (roles: ${[...config.roles].join(', ')}; Redis ${resolved.url})`);
+    return { url, redisUrl: resolved.url, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+export type { RedisClient };
+
+function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, hostname, port }, () => resolve(server));
+    server.once('error', reject);
+  });
+}
+
+function closeServer(server: ServerType): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    // Keep-alive sockets would hold close() open; end idle ones now.
+    if ('closeIdleConnections' in server) server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,76 @@
+/** POST /api/events: validate every event, then append them once each. */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Registry } from '../../shared/registry.ts';
+import type { Config } from '../config.ts';
+import { ProblemError } from '../http/problem.ts';
+import type { RedisClient } from '../redis/client.ts';
+import type { EventValidator } from '../registry/validator.ts';
+import { appendEvents } from './append-events.ts';
+import { readEvents } from './content-modes.ts';
+import { validateEvents, type Deprecation } from './validate-events.ts';
+
+export interface IngestDeps {
+  redis: RedisClient;
+  registry: Registry;
+  validator: EventValidator;
+  config: Pick<Config, 'partitions' | 'ingest'>;
+  now: () => number;
+  log: (line: string) => void;
+}
+
+export function ingestRoutes(deps: IngestDeps): Hono {
+  const { maxBodyBytes, maxBatchEvents, maxFutureMs, dedupTtlSeconds } = deps.config.ingest;
+  const app = new Hono();
+  app.post(
+    '/',
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: () => {
+        throw new ProblemError('tooLarge', 413, `The body is over the limit of ${maxBodyBytes} bytes; split it into smaller batches.`, {
+          maxBodyBytes,
+        });
+      },
+    }),
+    async (c) => {
+      const raw = readEvents(c.req.header('content-type'), c.req.raw.headers, await c.req.text());
+      if (raw.events.length > maxBatchEvents) {
+        throw new ProblemError('tooLarge', 413, `The batch has ${raw.events.length} events; at most ${maxBatchEvents} are accepted per request.`, {
+          maxBatchEvents,
+        });
+      }
+      if (raw.events.length === 0) throw new ProblemError('badRequest', 400, 'The request holds no events.');
+      const now = deps.now();
+      const validation = validateEvents(raw.events, { registry: deps.registry, validator: deps.validator, maxFutureMs, now });
+      if (!validation.ok) {
+        const invalid = new Set(validation.problems.map((p) => p.index)).size;
+        throw new ProblemError('invalidEvents', 422,
+          `${invalid} of ${raw.events.length} events are invalid; nothing was accepted.`, { errors: validation.problems });
+      }
+      let result;
+      try {
+        result = await appendEvents(deps.redis, validation.events, {
+          partitions: deps.config.partitions, dedupTtlSeconds, acceptedAt: now,
+        });
+      } catch (cause) {
+        deps.log(`ingest: append to Redis failed: ${(cause as Error).message}`);
+        throw new ProblemError('unavailable', 503,
+          'Redis did not confirm the events. Send the same request again: events already taken are recognised as duplicates.',
+          { retryable: true });
+      }
+      for (const [name, value] of Object.entries(deprecationHeaders(validation.deprecations))) c.header(name, value);
+      return c.json({ received: raw.events.length, ...result }, 202);
+    },
+  );
+  return app;
+}
+
+/** RFC 9745 Deprecation (the earliest date, or "true" when unknown) and Link to each type's schema. */
+function deprecationHeaders(deprecations: Deprecation[]): Record<string, string> {
+  if (deprecations.length === 0) return {};
+  const dates = deprecations.map((d) => (d.deprecatedAt ? Date.parse(d.deprecatedAt) : NaN)).filter(Number.isFinite);
+  return {
+    Deprecation: dates.length > 0 ? `@${Math.floor(Math.min(...dates) / 1000)}` : 'true',
+    Link: deprecations.map((d) => `</api/registry/${encodeURIComponent(d.type)}>; rel="deprecation"`).join(', '),
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * The read models as the outside world sees them (DESIGN.md section 4), and the
+ * Redis keys where projections keep them. Projections write these keys; the
+ * server reads them; neither imports the other.
+ */
+import { KEY_PREFIX } from './streams.ts';
+
+export const ORDER_STAGES = ['placed', 'reserved', 'paid', 'shipped', 'delivered', 'cancelled'] as const;
+export type OrderStage = (typeof ORDER_STAGES)[number];
+export type OrderStatus = OrderStage;
+
+/** The stages an in-flight order can wait in (DESIGN.md section 4, Fulfilment). */
+export const IN_FLIGHT_STAGES = ['placed', 'reserved', 'paid'] as const;
+export type InFlightStage = (typeof IN_FLIGHT_STAGES)[number];
+
+/** One order. Fields the order.placed event brings are null until it arrives. */
+export interface Order {
+  orderId: string;
+  customerId: string | null;
+  warehouseId: string | null;
+  channel: string | null;
+  currency: string | null;
+  total: number | null;
+  /** Sum of qty over the placed items. */
+  itemCount: number;
+  /** Event time (RFC 3339) at which each stage was first reached. */
+  stages: Partial<Record<OrderStage, string>>;
+  status: OrderStatus;
+  paymentFailures: number;
+  refunded: number;
+  cancelReason: string | null;
+  lastEventAt: string;
+}
+
+/** One step of an order's saga, as shown in its timeline. */
+export interface TimelineEntry {
+  id: string;
+  source: string;
+  type: string;
+  time: string;
+  data: Record<string, unknown>;
+  correlationid?: string;
+  causationid?: string;
+}
+
+export interface InventoryRow {
+  warehouseId: string;
+  sku: string;
+  onHand: number;
+  reserved: number;
+  available: number;
+  lowStock: boolean;
+}
+
+/** KPIs of one UTC minute of event time; money per currency. */
+export interface KpiMinute {
+  /** Start of the minute, RFC 3339 UTC, e.g. "2026-11-26T10:15:00.000Z". */
+  minute: string;
+  ordersPlaced: number;
+  gmv: Record<string, number>;
+  paymentsAuthorized: number;
+  paymentsFailed: number;
+  authorizedAmount: Record<string, number>;
+  cancellations: number;
+  shipments: number;
+  deliveries: number;
+}
+
+/**
+ * Status from stages: delivered if reached; else cancelled if reached; else
+ * the furthest of shipped > paid > reserved > placed.
+ */
+export function orderStatus(stages: Partial<Record<OrderStage, string>>): OrderStatus {
+  if (stages.delivered) return 'delivered';
+  if (stages.cancelled) return 'cancelled';
+  if (stages.shipped) return 'shipped';
+  if (stages.paid) return 'paid';
+  if (stages.reserved) return 'reserved';
+  return 'placed';
+}
+
+/** An inventory row with its derived fields. */
+export function inventoryRow(
+  stored: { warehouseId: string; sku: string; onHand: number; reserved: number },
+  reorderLevel: number,
+): InventoryRow {
+  const available = stored.onHand - stored.reserved;
+  return { ...stored, available, lowStock: available < reorderLevel };
+}
+
+/**
+ * Money is summed as integers of 1/10,000 of a unit, so that sums are exact
+ * and the same in any order (floating-point addition is not associative).
+ */
+export const MONEY_SCALE = 10_000;
+export const toMoneyUnits = (amount: number): number => Math.round(amount * MONEY_SCALE);
+export const fromMoneyUnits = (units: number): number => units / MONEY_SCALE;
+
+/** The start of the UTC minute of an event time, as RFC 3339. */
+export function minuteOf(time: string): string {
+  const ms = Date.parse(time);
+  return new Date(ms - (((ms % 60_000) + 60_000) % 60_000)).toISOString();
+}
+
+const RM = `${KEY_PREFIX}:rm`;
+
+/** Redis keys of the read models. */
+export const readModelKeys = {
+  /** JSON of one order's stored state (Order + timeline). */
+  order: (orderId: string) => `${RM}:order:${orderId}`,
+  /** ZSET orderId → placed time (ms); the newest orders first. */
+  ordersRecent: `${RM}:orders:recent`,
+  /** ZSET per status, orderId → placed time (ms). */
+  ordersByStatus: (status: OrderStatus) => `${RM}:orders:status:${status}`,
+  /** ZSET per warehouse, orderId → placed time (ms). */
+  ordersByWarehouse: (warehouseId: string) => `${RM}:orders:warehouse:${warehouseId}`,
+  /** HASH status → count of orders. */
+  orderCounts: `${RM}:orders:counts`,
+  /** HASH per warehouse: "<sku>|onHand" and "<sku>|reserved" → integer. */
+  inventory: (warehouseId: string) => `${RM}:inventory:${warehouseId}`,
+  /** SET of warehouse ids that have inventory rows. */
+  inventoryWarehouses: `${RM}:inventory:warehouses`,
+  /** HASH per minute: KPI field → integer (money fields scaled by MONEY_SCALE). */
+  kpiMinute: (minute: string) => `${RM}:kpi:${minute}`,
+  /** ZSET minute → minute start (ms). */
+  kpiMinutes: `${RM}:kpi:minutes`,
+  /** JSON of one in-flight order's fulfilment state. */
+  fulfilment: (orderId: string) => `${RM}:fulfilment:${orderId}`,
+  /** ZSET per in-flight stage, orderId → time of its last event (ms). */
+  fulfilmentStage: (stage: InFlightStage) => `${RM}:fulfilment:stage:${stage}`,
+  /** Counter that grows with each change of a view. */
+  viewVersion: (view: string) => `${KEY_PREFIX}:view-version:${view}`,
+} as const;
+
+/** Pub/sub channel on which projections announce changed views (message: the view name). */
+export const VIEW_CHANGED_CHANNEL = `${KEY_PREFIX}:view-changed`;
