@@ -8,11 +8,14 @@ import type { Config } from './config.ts';
 import { createHttpApp } from './http/app.ts';
 import { healthRoutes } from './http/health.ts';
 import { ingestRoutes } from './ingest/routes.ts';
-import { connectRedis, type RedisClient } from './redis/client.ts';
+import { connectRedis, type RedisClient } from '../platform/redis/client.ts';
 import { resolveRedis } from './redis/local-redis.ts';
 import { buildRegistry } from './registry/build.ts';
 import { registryRoutes } from './registry/routes.ts';
 import { createValidator } from './registry/validator.ts';
+import { viewRoutes } from './views/routes.ts';
+import { builtInProjections } from '../projections/index.ts';
+import { Projector } from '../projections/engine/projector.ts';
 
 export interface EventDeckOptions {
   log?: (line: string) => void;
@@ -49,6 +52,20 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
     if (config.roles.has('api')) {
       routes.push(['/api/events', ingestRoutes({ redis, registry, validator, config, now, log })]);
       routes.push(['/api/registry', registryRoutes(registry)]);
+      routes.push(['/api', viewRoutes({ redis, config, now })]);
+    }
+    if (config.roles.has('projector')) {
+      // The projector waits through Redis outages instead of failing fast like ingest.
+      const projectorRedis = await connectRedis(resolved.url);
+      const projector = new Projector({
+        redis: projectorRedis, registry, projections: builtInProjections, partitions: config.partitions,
+        ...config.projector, now, log,
+      });
+      await projector.start();
+      stops.push(async () => {
+        await projector.stop();
+        await projectorRedis.close();
+      });
     }
     const app = createHttpApp({ routes, log });
     const server = await listen(app.fetch, config.host, config.port);

@@ -134,3 +134,51 @@ export const readModelKeys = {
 
 /** Pub/sub channel on which projections announce changed views (message: the view name). */
 export const VIEW_CHANGED_CHANNEL = `${KEY_PREFIX}:view-changed`;
+
+/** Field of a warehouse's inventory hash: "<sku>|onHand" or "<sku>|reserved". */
+export const inventoryField = (sku: string, measure: 'onHand' | 'reserved'): string => `${sku}|${measure}`;
+
+/** Stored rows of one warehouse from its inventory hash (a sku may itself hold '|': split at the last). */
+export function parseInventoryHash(
+  warehouseId: string,
+  hash: Record<string, string>,
+): Array<{ warehouseId: string; sku: string; onHand: number; reserved: number }> {
+  const rows = new Map<string, { warehouseId: string; sku: string; onHand: number; reserved: number }>();
+  for (const [field, value] of Object.entries(hash)) {
+    const cut = field.lastIndexOf('|');
+    const sku = field.slice(0, cut);
+    const measure = field.slice(cut + 1);
+    if (measure !== 'onHand' && measure !== 'reserved') continue;
+    let row = rows.get(sku);
+    if (!row) rows.set(sku, (row = { warehouseId, sku, onHand: 0, reserved: 0 }));
+    row[measure] = Number(value);
+  }
+  return [...rows.values()];
+}
+
+/** Counting fields of a KPI minute hash; money fields are "<name>:<CURRENCY>" in MONEY_SCALE units. */
+export const KPI_COUNT_FIELDS = [
+  'ordersPlaced', 'paymentsAuthorized', 'paymentsFailed', 'cancellations', 'shipments', 'deliveries',
+] as const;
+export const KPI_MONEY_FIELDS = ['gmv', 'authorizedAmount'] as const;
+
+export function emptyKpiMinute(minute: string): KpiMinute {
+  return {
+    minute, ordersPlaced: 0, gmv: {}, paymentsAuthorized: 0, paymentsFailed: 0,
+    authorizedAmount: {}, cancellations: 0, shipments: 0, deliveries: 0,
+  };
+}
+
+/** A KPI minute from its Redis hash. */
+export function parseKpiHash(minute: string, hash: Record<string, string>): KpiMinute {
+  const kpi = emptyKpiMinute(minute);
+  for (const [field, value] of Object.entries(hash)) {
+    const [name, currency] = field.split(':') as [string, string | undefined];
+    if ((KPI_MONEY_FIELDS as readonly string[]).includes(name) && currency) {
+      kpi[name as (typeof KPI_MONEY_FIELDS)[number]][currency] = fromMoneyUnits(Number(value));
+    } else if ((KPI_COUNT_FIELDS as readonly string[]).includes(name)) {
+      kpi[name as (typeof KPI_COUNT_FIELDS)[number]] = Number(value);
+    }
+  }
+  return kpi;
+}

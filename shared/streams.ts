@@ -47,3 +47,26 @@ export function compareStreamIds(a: string, b: string): number {
   const [bMs = 0, bSeq = 0] = b.split('-').map(Number);
   return aMs - bMs || aSeq - bSeq;
 }
+
+/** The dead-letter stream of one projection: events it gave up on, with the error. */
+export function deadLetterKey(projection: string): string {
+  return `${KEY_PREFIX}:dlq:${projection}`;
+}
+
+/** Fields of a dead-letter entry. */
+export const DEAD_LETTER_FIELDS = ['event', 'error', 'attempts', 'streamId', 'partition', 'failedAt'] as const;
+
+/** Last stream id a projection applied in one partition (written with its changes). */
+export function checkpointKey(projection: string, partition: number): string {
+  return `${KEY_PREFIX}:checkpoint:${projection}:{p${partition}}`;
+}
+
+/** Lease on a partition for one consumer group: the owner's id, with a TTL. */
+export function leaseKey(group: ConsumerGroup, partition: number): string {
+  return `${KEY_PREFIX}:lease:${group}:{p${partition}}`;
+}
+
+/** ZSET of the live members of a consumer group, scored by when their heartbeat expires. */
+export function membersKey(group: ConsumerGroup): string {
+  return `${KEY_PREFIX}:members:${group}`;
+}

@@ -17,7 +17,7 @@ export function createHttpApp({ routes, log }: HttpApp): Hono {
   for (const [path, sub] of routes) app.route(path, sub);
   app.notFound((c) => problemResponse(c, problemDocument('notFound', 404, `Nothing at ${c.req.method} ${c.req.path}.`)));
   app.onError((error, c) => {
-    if (error instanceof ProblemError) return problemResponse(c, error.document);
+    if (error instanceof ProblemError) return problemResponse(c, error.document, error.headers);
     if (error instanceof HTTPException) {
       return problemResponse(c, problemDocument('badRequest', error.status, error.message || undefined));
     }

@@ -1,6 +1,6 @@
 /** GET /healthz (the process answers) and GET /readyz (Redis answers too). */
 import { Hono } from 'hono';
-import type { RedisClient } from '../redis/client.ts';
+import type { RedisClient } from '../../platform/redis/client.ts';
 import { problemDocument, problemResponse } from './problem.ts';
 
 export function healthRoutes(redis: RedisClient): Hono {

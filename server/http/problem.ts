@@ -32,6 +32,7 @@ export const PROBLEM_TYPES = {
   tooLarge: { slug: 'too-large', title: 'The request is too large' },
   unsupportedMediaType: { slug: 'unsupported-media-type', title: 'Unsupported content type' },
   notFound: { slug: 'not-found', title: 'Not found' },
+  notImplemented: { slug: 'not-implemented', title: 'Not available in this deployment' },
   unavailable: { slug: 'unavailable', title: 'A service EventDeck needs is unavailable' },
   internal: { slug: 'internal', title: 'Internal error' },
 } as const;
@@ -51,6 +52,8 @@ export function problemDocument(
 export class ProblemError extends Error {
   override readonly name = 'ProblemError';
   readonly document: ProblemDocument;
+  /** Extra response headers, e.g. Connection: close after a body left unread. */
+  headers: Record<string, string> = {};
   constructor(kind: ProblemKind, status: ContentfulStatusCode, detail?: string, extensions?: Record<string, unknown>) {
     super(detail ?? PROBLEM_TYPES[kind].title);
     this.document = problemDocument(kind, status, detail, extensions);

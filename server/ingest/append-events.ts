@@ -6,8 +6,8 @@
  */
 import { eventKey, type CloudEvent } from '../../shared/cloudevent.ts';
 import { ENTRY_FIELDS, KEY_PREFIX, partitionOf, streamKey } from '../../shared/streams.ts';
-import type { RedisClient } from '../redis/client.ts';
-import { LuaScript } from '../redis/lua-script.ts';
+import type { RedisClient } from '../../platform/redis/client.ts';
+import { LuaScript } from '../../platform/redis/lua-script.ts';
 
 // KEYS[1] the partition stream; KEYS[2..] the seen-markers, in the stream's hash slot.
 // ARGV[1] marker TTL in seconds, ARGV[2] acceptedAt, ARGV[3..] the events as JSON.

@@ -4,7 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { Registry } from '../../shared/registry.ts';
 import type { Config } from '../config.ts';
 import { ProblemError } from '../http/problem.ts';
-import type { RedisClient } from '../redis/client.ts';
+import type { RedisClient } from '../../platform/redis/client.ts';
 import type { EventValidator } from '../registry/validator.ts';
 import { appendEvents } from './append-events.ts';
 import { readEvents } from './content-modes.ts';
@@ -27,9 +27,12 @@ export function ingestRoutes(deps: IngestDeps): Hono {
     bodyLimit({
       maxSize: maxBodyBytes,
       onError: () => {
-        throw new ProblemError('tooLarge', 413, `The body is over the limit of ${maxBodyBytes} bytes; split it into smaller batches.`, {
+        const problem = new ProblemError('tooLarge', 413, `The body is over the limit of ${maxBodyBytes} bytes; split it into smaller batches.`, {
           maxBodyBytes,
         });
+        // The rest of the body stays unread: the connection cannot carry another request.
+        problem.headers = { connection: 'close' };
+        throw problem;
       },
     }),
     async (c) => {

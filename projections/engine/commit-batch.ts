@@ -1,0 +1,107 @@
+/**
+ * Commits one projection's batch for one partition: its writes, its dead
+ * letters and its checkpoint in one Lua call, only if the checkpoint is still
+ * what the batch was planned against (compare-and-set). A redelivered entry at
+ * or below the checkpoint is filtered out before planning, so it changes nothing;
+ * a concurrent owner of the partition makes the CAS fail and the batch is re-planned.
+ */
+import type { RedisClient } from '../../platform/redis/client.ts';
+import { LuaScript } from '../../platform/redis/lua-script.ts';
+import { readModelKeys, VIEW_CHANGED_CHANNEL } from '../../shared/read-models.ts';
+import { checkpointKey, compareStreamIds, deadLetterKey } from '../../shared/streams.ts';
+import type { Change, Projection } from '../projection.ts';
+import type { Delivery } from './decode.ts';
+import { documentKeys, planBatch, type Failure } from './plan-batch.ts';
+
+// KEYS[1] checkpoint. ARGV[1] expected checkpoint ('' for none), ARGV[2] new checkpoint,
+// ARGV[3] JSON list of operations, every argument a string (Lua numbers would print as 1e+12).
+const commitScript = new LuaScript(`
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
+for _, op in ipairs(cjson.decode(ARGV[3])) do
+  local name = op[1]
+  if name == 'set' then redis.call('SET', op[2], op[3])
+  elseif name == 'hincr' then redis.call('HINCRBY', op[2], op[3], op[4])
+  elseif name == 'zadd' then redis.call('ZADD', op[2], op[4], op[3])
+  elseif name == 'zrem' then redis.call('ZREM', op[2], op[3])
+  elseif name == 'sadd' then redis.call('SADD', op[2], op[3])
+  elseif name == 'incr' then redis.call('INCR', op[2])
+  elseif name == 'publish' then redis.call('PUBLISH', op[2], op[3])
+  elseif name == 'xadd' then redis.call('XADD', op[2], '*', unpack(op, 3))
+  end
+end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+`);
+
+export interface CommitRequest {
+  projection: Projection;
+  partition: number;
+  deliveries: readonly Delivery[];
+  /** How many times this batch has been tried, this one included. */
+  attempt: number;
+  /** On the last attempt failures go to the dead-letter stream instead of failing the batch. */
+  deadLetter: boolean;
+  now: () => number;
+}
+
+export type CommitResult =
+  | { outcome: 'committed'; applied: number; deadLettered: number }
+  | { outcome: 'failed'; failures: Failure[] };
+
+export class CheckpointMovedError extends Error {
+  override readonly name = 'CheckpointMovedError';
+  readonly code = 'EVENTDECK_CHECKPOINT_MOVED';
+}
+
+export async function commitBatch(redis: RedisClient, request: CommitRequest): Promise<CommitResult> {
+  const { projection, partition } = request;
+  const checkpoint = checkpointKey(projection.name, partition);
+  const expected = (await redis.get(checkpoint)) ?? '';
+  const fresh = request.deliveries.filter((d) => expected === '' || compareStreamIds(d.streamId, expected) > 0);
+  if (fresh.length === 0) return { outcome: 'committed', applied: 0, deadLettered: 0 };
+
+  const documents = projection.kind === 'keyed' ? await readDocuments(redis, documentKeys(projection, fresh)) : undefined;
+  const plan = planBatch(projection, fresh, documents);
+  if (plan.failures.length > 0 && !request.deadLetter) return { outcome: 'failed', failures: plan.failures };
+
+  const ops: string[][] = plan.documents.map((d) => ['set', d.key, d.json]);
+  ops.push(...plan.changes.map(toOperation));
+  for (const failure of plan.failures) {
+    ops.push(['xadd', deadLetterKey(projection.name),
+      'event', failure.delivery.raw, 'error', failure.error, 'attempts', String(request.attempt),
+      'streamId', failure.delivery.streamId, 'partition', String(partition), 'failedAt', String(request.now())]);
+  }
+  if (plan.documents.length > 0 || plan.changes.length > 0) {
+    for (const view of projection.views) {
+      ops.push(['incr', readModelKeys.viewVersion(view)], ['publish', VIEW_CHANGED_CHANNEL, view]);
+    }
+  }
+  const last = fresh[fresh.length - 1]!.streamId;
+  const done = await commitScript.run(redis, [checkpoint], [expected, last, JSON.stringify(ops)]);
+  if (Number(done) !== 1) throw new CheckpointMovedError(`${projection.name} partition ${partition}: checkpoint moved while planning`);
+  return { outcome: 'committed', applied: plan.applied, deadLettered: plan.failures.length };
+}
+
+async function readDocuments(redis: RedisClient, keys: Map<string, string>): Promise<Map<string, unknown>> {
+  const documents = new Map<string, unknown>();
+  if (keys.size === 0) return documents;
+  const values = await redis.mGet([...keys.values()]);
+  let i = 0;
+  for (const key of keys.keys()) {
+    const json = values[i++];
+    if (json) documents.set(key, JSON.parse(json));
+  }
+  return documents;
+}
+
+function toOperation(change: Change): string[] {
+  switch (change.op) {
+    case 'hincr':
+      return ['hincr', change.key, change.field, String(change.by)];
+    case 'zadd':
+      return ['zadd', change.key, change.member, String(change.score)];
+    case 'zrem':
+    case 'sadd':
+      return [change.op, change.key, change.member];
+  }
+}

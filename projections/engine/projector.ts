@@ -1,0 +1,208 @@
+/**
+ * The "live" consumer group: projects the partition streams into the Redis
+ * read models. Per owned partition, one pull-based loop (the next batch is read
+ * only after the last one is committed and acknowledged); per batch, every
+ * projection commits concurrently, each with its own retries and dead letters,
+ * so one failing projection never holds back the others for long or at all.
+ */
+import os from 'node:os';
+import {
+  catchError, concatMap, defer, EMPTY, exhaustMap, finalize, from, ignoreElements, interval, lastValueFrom, map,
+  mergeMap, type Observable, of, repeat, retry, Subject, Subscription, takeUntil, timer, toArray,
+} from 'rxjs';
+import type { RedisClient } from '../../platform/redis/client.ts';
+import type { Registry } from '../../shared/registry.ts';
+import { CONSUMER_GROUPS, streamKey } from '../../shared/streams.ts';
+import type { Projection } from '../projection.ts';
+import { backoffMs, type BackoffPolicy } from './backoff.ts';
+import { CheckpointMovedError, commitBatch, type CommitResult } from './commit-batch.ts';
+import { decode, type Delivery, type StreamEntry } from './decode.ts';
+import { ensureGroup } from './groups.ts';
+import { PartitionLeases } from './leases.ts';
+import { PartitionReader } from './partition-reader.ts';
+import type { Failure } from './plan-batch.ts';
+
+export interface ProjectorOptions {
+  redis: RedisClient;
+  registry: Registry;
+  projections: readonly Projection[];
+  partitions: number;
+  batchSize: number;
+  batchWaitMs: number;
+  leaseTtlMs: number;
+  pendingIdleMs: number;
+  retry: BackoffPolicy & { attempts: number };
+  now?: () => number;
+  random?: () => number;
+  log?: (line: string) => void;
+  ownerId?: string;
+}
+
+/** What one committed batch did, for metrics and benchmarks. */
+export interface BatchCommitted {
+  partition: number;
+  entries: number;
+  deadLettered: number;
+  /** ms from ingest acceptance to commit, one per entry. */
+  latenciesMs: number[];
+}
+
+export class ProjectionFailedError extends Error {
+  override readonly name = 'ProjectionFailedError';
+  readonly code = 'EVENTDECK_PROJECTION_FAILED';
+  constructor(readonly projection: string, readonly failures: Failure[]) {
+    super(`${projection}: ${failures.length} event(s) failed, first: ${failures[0]?.error}`);
+  }
+}
+
+export class Projector {
+  readonly ownerId: string;
+  readonly leases: PartitionLeases;
+  readonly #committed = new Subject<BatchCommitted>();
+  /** Every committed batch. */
+  readonly committed$ = this.#committed.asObservable();
+  readonly #options: Required<Omit<ProjectorOptions, 'ownerId'>>;
+  readonly #loops = new Map<number, { stop: Subject<void>; done: Promise<void> }>();
+  readonly #stopping = new Subject<void>();
+  #subscriptions = new Subscription();
+  #stopped = false;
+
+  constructor(options: ProjectorOptions) {
+    this.ownerId = options.ownerId ?? `${os.hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    this.#options = { now: Date.now, random: Math.random, log: () => {}, ...options };
+    this.leases = new PartitionLeases(options.redis, {
+      group: CONSUMER_GROUPS.live, partitions: options.partitions, ownerId: this.ownerId,
+      ttlMs: options.leaseTtlMs, now: this.#options.now,
+    });
+  }
+
+  async start(): Promise<void> {
+    const { redis, partitions, leaseTtlMs, log } = this.#options;
+    for (let p = 0; p < partitions; p++) await ensureGroup(redis, streamKey(p), CONSUMER_GROUPS.live);
+    await this.leases.tick();
+    // Renew at a third of the TTL: two missed rounds still keep the leases.
+    this.#subscriptions.add(interval(leaseTtlMs / 3).pipe(
+      exhaustMap(() => defer(() => this.leases.tick()).pipe(catchError((error: Error) => {
+        log(`projector: lease round failed: ${error.message}`);
+        return EMPTY;
+      }))),
+      takeUntil(this.#stopping),
+    ).subscribe());
+    this.#subscriptions.add(this.leases.owned$.subscribe((owned) => this.#follow(owned)));
+  }
+
+  /** Finishes the batches in flight, then gives up every lease. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#stopping.next();
+    for (const loop of this.#loops.values()) loop.stop.next();
+    await Promise.all([...this.#loops.values()].map((l) => l.done));
+    this.#subscriptions.unsubscribe();
+    await this.leases.release().catch(() => undefined);
+    this.#committed.complete();
+  }
+
+  /** Starts a loop for each newly owned partition; lets loops of lost partitions end after their batch. */
+  #follow(owned: ReadonlySet<number>): void {
+    for (const [p, loop] of this.#loops) if (!owned.has(p)) loop.stop.next();
+    for (const p of owned) {
+      if (this.#loops.has(p) || this.#stopped) continue;
+      const stop = new Subject<void>();
+      const done = lastValueFrom(this.#partitionLoop(p, stop), { defaultValue: undefined })
+        .catch((error: Error) => this.#options.log(`projector: partition ${p} stopped: ${error.message}`))
+        .then(() => {
+          this.#loops.delete(p);
+          // Owned again while this loop was winding down: start a fresh one.
+          if (this.leases.owned.has(p)) this.#follow(this.leases.owned);
+        });
+      this.#loops.set(p, { stop, done });
+    }
+  }
+
+  #partitionLoop(partition: number, stop: Subject<void>): Observable<void> {
+    const { redis, batchSize, batchWaitMs, pendingIdleMs, now } = this.#options;
+    let stopRequested = false;
+    const stopWatch = stop.subscribe(() => (stopRequested = true));
+    return defer(async () => {
+      // Blocking reads need a connection of their own.
+      const connection = redis.duplicate();
+      connection.on('error', () => {});
+      await connection.connect();
+      return connection;
+    }).pipe(
+      mergeMap((connection) => {
+        const reader = new PartitionReader(connection, partition, {
+          group: CONSUMER_GROUPS.live, consumer: this.ownerId, batchSize, blockMs: batchWaitMs, pendingIdleMs, now,
+        });
+        return defer(() => reader.next()).pipe(
+          concatMap((entries) => (entries.length > 0 ? this.#processBatch(partition, entries) : of(undefined))),
+          // Pull-based: the next read starts only when this batch is done; a stop ends the loop between batches.
+          repeat({ delay: () => (stopRequested ? EMPTY : of(0)) }),
+          // A failed read (Redis away) is retried with backoff; nothing was acknowledged, so nothing is lost.
+          retry({ delay: (error: Error, count) => this.#backoffAfter(`partition ${partition} read`, error, count) }),
+          finalize(() => {
+            stopWatch.unsubscribe();
+            void connection.close().catch(() => connection.destroy());
+          }),
+        );
+      }),
+      ignoreElements(),
+    );
+  }
+
+  #processBatch(partition: number, entries: StreamEntry[]): Observable<void> {
+    const { redis, registry, projections, now } = this.#options;
+    const deliveries = entries.map((e) => decode(e, registry));
+    return from(projections).pipe(
+      mergeMap((projection) => this.#commitWithRetry(projection, partition, deliveries)),
+      toArray(),
+      concatMap(async (results) => {
+        await redis.xAck(streamKey(partition), CONSUMER_GROUPS.live, entries.map((e) => e.id));
+        const committedAt = now();
+        this.#committed.next({
+          partition,
+          entries: entries.length,
+          deadLettered: results.reduce((n, r) => n + (r.outcome === 'committed' ? r.deadLettered : 0), 0),
+          latenciesMs: deliveries.map((d) => committedAt - d.acceptedAt),
+        });
+      }),
+    );
+  }
+
+  #commitWithRetry(projection: Projection, partition: number, deliveries: readonly Delivery[]): Observable<CommitResult> {
+    const { redis, retry: policy, now, log } = this.#options;
+    let failedAttempts = 0;
+    return defer(() => commitBatch(redis, {
+      projection, partition, deliveries, now,
+      attempt: failedAttempts + 1,
+      deadLetter: failedAttempts + 1 >= policy.attempts,
+    })).pipe(
+      map((result) => {
+        if (result.outcome === 'failed') throw new ProjectionFailedError(projection.name, result.failures);
+        if (result.deadLettered > 0) {
+          log(`projector: ${projection.name} dead-lettered ${result.deadLettered} event(s) of partition ${partition} after ${policy.attempts} attempts`);
+        }
+        return result;
+      }),
+      retry({
+        delay: (error: Error, count) => {
+          if (error instanceof CheckpointMovedError) return of(0); // re-plan against the new checkpoint at once
+          if (error instanceof ProjectionFailedError) {
+            failedAttempts++;
+            log(`projector: ${error.message}; attempt ${failedAttempts} of ${policy.attempts}`);
+            return timer(backoffMs(policy, failedAttempts, this.#options.random));
+          }
+          return this.#backoffAfter(`${projection.name} commit`, error, count);
+        },
+      }),
+    );
+  }
+
+  /** Waits before retrying after an infrastructure error (Redis away): capped backoff, no budget. */
+  #backoffAfter(what: string, error: Error, count: number): Observable<number> {
+    if (this.#stopped && count > 3) throw error;
+    this.#options.log(`projector: ${what} failed (${error.message}); retry ${count}`);
+    return timer(backoffMs(this.#options.retry, count, this.#options.random));
+  }
+}

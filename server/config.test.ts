@@ -1,0 +1,49 @@
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.ts';
+
+describe('config', () => {
+  it('uses the documented defaults when nothing is set', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 8080, host: '127.0.0.1', partitions: 16, dataDir: path.resolve('./data'),
+      ingest: { maxBodyBytes: 1024 * 1024, maxFutureMs: 300_000, dedupTtlSeconds: 7 * 24 * 3600 },
+      stageLimitsMs: { placed: 120_000, reserved: 300_000, paid: 1_800_000 },
+    });
+    expect(config.redisUrl).toBeUndefined();
+    expect(config.clickhouseUrl).toBeUndefined();
+    expect([...config.roles]).toEqual(['api', 'projector']);
+    expect(Object.isFrozen(config.ingest)).toBe(true);
+  });
+
+  it('reads the JSON file named by EVENTDECK_CONFIG, and the environment wins over it', () => {
+    const file = path.join(os.tmpdir(), `eventdeck-config-${process.pid}.json`);
+    writeFileSync(file, JSON.stringify({ PORT: 9000, HOST: '0.0.0.0', reorderLevels: { 'blue-mug': 4 } }));
+    const config = loadConfig({ EVENTDECK_CONFIG: file, PORT: '9100', EVENTDECK_ROLES: 'api' });
+    expect(config.port).toBe(9100);
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.inventory.reorderLevels).toEqual({ 'blue-mug': 4 });
+    expect([...config.roles]).toEqual(['api']);
+  });
+
+  it('names every invalid setting in one clear message', () => {
+    expect(() => loadConfig({ PORT: 'eighty', REDIS_URL: 'http://x', EVENTDECK_PARTITIONS: '0' })).toThrowError(ConfigError);
+    try {
+      loadConfig({ PORT: 'eighty', REDIS_URL: 'http://x', EVENTDECK_PARTITIONS: '0' });
+    } catch (error) {
+      expect((error as Error).message).toMatch(/PORT/);
+      expect((error as Error).message).toMatch(/REDIS_URL must look like redis:\/\/host:port/);
+      expect((error as Error).message).toMatch(/EVENTDECK_PARTITIONS/);
+    }
+  });
+
+  it('refuses unknown roles and a config file that is missing or not JSON', () => {
+    expect(() => loadConfig({ EVENTDECK_ROLES: 'api,cook' })).toThrowError(/EVENTDECK_ROLES must be a comma-separated list/);
+    expect(() => loadConfig({ EVENTDECK_CONFIG: '/no/such/file.json' })).toThrowError(/cannot be read/);
+    const file = path.join(os.tmpdir(), `eventdeck-bad-${process.pid}.json`);
+    writeFileSync(file, '{ nope');
+    expect(() => loadConfig({ EVENTDECK_CONFIG: file })).toThrowError(/is not a JSON object/);
+  });
+});
