@@ -8,14 +8,17 @@
 import type { RedisClient } from '../../platform/redis/client.ts';
 import { LuaScript } from '../../platform/redis/lua-script.ts';
 import { readModelKeys, VIEW_CHANGED_CHANNEL } from '../../shared/read-models.ts';
-import { checkpointKey, compareStreamIds, deadLetterKey } from '../../shared/streams.ts';
+import { checkpointKey, compareStreamIds, CONSUMER_GROUPS, deadLetterKey, leaseKey } from '../../shared/streams.ts';
 import type { Change, Projection } from '../projection.ts';
 import type { Delivery } from './decode.ts';
+import { CheckpointMovedError, LeaseLostError } from './errors.ts';
 import { documentKeys, planBatch, type Failure } from './plan-batch.ts';
 
-// KEYS[1] checkpoint. ARGV[1] expected checkpoint ('' for none), ARGV[2] new checkpoint,
-// ARGV[3] JSON list of operations, every argument a string (Lua numbers would print as 1e+12).
+// KEYS[1] checkpoint, KEYS[2] the partition's lease. ARGV[1] expected checkpoint ('' for none),
+// ARGV[2] new checkpoint, ARGV[3] JSON list of operations, every argument a string (Lua numbers
+// would print as 1e+12), ARGV[4] the lease owner. Returns 1 done, 0 checkpoint moved, -1 lease lost.
 const commitScript = new LuaScript(`
+if redis.call('GET', KEYS[2]) ~= ARGV[4] then return -1 end
 if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
 for _, op in ipairs(cjson.decode(ARGV[3])) do
   local name = op[1]
@@ -36,6 +39,8 @@ return 1
 export interface CommitRequest {
   projection: Projection;
   partition: number;
+  /** The lease owner committing: a commit by a process that lost the lease is refused (fencing). */
+  owner: string;
   deliveries: readonly Delivery[];
   /** How many times this batch has been tried, this one included. */
   attempt: number;
@@ -47,11 +52,6 @@ export interface CommitRequest {
 export type CommitResult =
   | { outcome: 'committed'; applied: number; deadLettered: number }
   | { outcome: 'failed'; failures: Failure[] };
-
-export class CheckpointMovedError extends Error {
-  override readonly name = 'CheckpointMovedError';
-  readonly code = 'EVENTDECK_CHECKPOINT_MOVED';
-}
 
 export async function commitBatch(redis: RedisClient, request: CommitRequest): Promise<CommitResult> {
   const { projection, partition } = request;
@@ -77,8 +77,10 @@ export async function commitBatch(redis: RedisClient, request: CommitRequest): P
     }
   }
   const last = fresh[fresh.length - 1]!.streamId;
-  const done = await commitScript.run(redis, [checkpoint], [expected, last, JSON.stringify(ops)]);
-  if (Number(done) !== 1) throw new CheckpointMovedError(`${projection.name} partition ${partition}: checkpoint moved while planning`);
+  const lease = leaseKey(CONSUMER_GROUPS.live, partition);
+  const done = Number(await commitScript.run(redis, [checkpoint, lease], [expected, last, JSON.stringify(ops), request.owner]));
+  if (done === -1) throw new LeaseLostError(`${projection.name} partition ${partition}: the lease is no longer ours`);
+  if (done !== 1) throw new CheckpointMovedError(`${projection.name} partition ${partition}: checkpoint moved while planning`);
   return { outcome: 'committed', applied: plan.applied, deadLettered: plan.failures.length };
 }
 

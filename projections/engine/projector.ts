@@ -8,19 +8,19 @@
 import os from 'node:os';
 import {
   catchError, concatMap, defer, EMPTY, exhaustMap, finalize, from, ignoreElements, interval, lastValueFrom, map,
-  mergeMap, type Observable, of, repeat, retry, Subject, Subscription, takeUntil, timer, toArray,
+  mergeMap, type Observable, of, repeat, retry, Subject, Subscription, takeUntil, throwError, timer, toArray,
 } from 'rxjs';
 import type { RedisClient } from '../../platform/redis/client.ts';
 import type { Registry } from '../../shared/registry.ts';
 import { CONSUMER_GROUPS, streamKey } from '../../shared/streams.ts';
 import type { Projection } from '../projection.ts';
 import { backoffMs, type BackoffPolicy } from './backoff.ts';
-import { CheckpointMovedError, commitBatch, type CommitResult } from './commit-batch.ts';
+import { commitBatch, type CommitResult } from './commit-batch.ts';
+import { CheckpointMovedError, LeaseLostError, ProjectionFailedError } from './errors.ts';
 import { decode, type Delivery, type StreamEntry } from './decode.ts';
 import { ensureGroup } from './groups.ts';
 import { PartitionLeases } from './leases.ts';
 import { PartitionReader } from './partition-reader.ts';
-import type { Failure } from './plan-batch.ts';
 
 export interface ProjectorOptions {
   redis: RedisClient;
@@ -45,14 +45,6 @@ export interface BatchCommitted {
   deadLettered: number;
   /** ms from ingest acceptance to commit, one per entry. */
   latenciesMs: number[];
-}
-
-export class ProjectionFailedError extends Error {
-  override readonly name = 'ProjectionFailedError';
-  readonly code = 'EVENTDECK_PROJECTION_FAILED';
-  constructor(readonly projection: string, readonly failures: Failure[]) {
-    super(`${projection}: ${failures.length} event(s) failed, first: ${failures[0]?.error}`);
-  }
 }
 
 export class Projector {
@@ -133,7 +125,7 @@ export class Projector {
     }).pipe(
       mergeMap((connection) => {
         const reader = new PartitionReader(connection, partition, {
-          group: CONSUMER_GROUPS.live, consumer: this.ownerId, batchSize, blockMs: batchWaitMs, pendingIdleMs, now,
+          group: CONSUMER_GROUPS.live, owner: this.ownerId, batchSize, blockMs: batchWaitMs, pendingIdleMs, now,
         });
         return defer(() => reader.next()).pipe(
           concatMap((entries) => (entries.length > 0 ? this.#processBatch(partition, entries) : of(undefined))),
@@ -141,6 +133,8 @@ export class Projector {
           repeat({ delay: () => (stopRequested ? EMPTY : of(0)) }),
           // A failed read (Redis away) is retried with backoff; nothing was acknowledged, so nothing is lost.
           retry({ delay: (error: Error, count) => this.#backoffAfter(`partition ${partition} read`, error, count) }),
+          // Another process owns the partition now: this loop ends; what it held is claimed by the new owner.
+          catchError((error: Error) => (error instanceof LeaseLostError ? EMPTY : throwError(() => error))),
           finalize(() => {
             stopWatch.unsubscribe();
             void connection.close().catch(() => connection.destroy());
@@ -174,7 +168,7 @@ export class Projector {
     const { redis, retry: policy, now, log } = this.#options;
     let failedAttempts = 0;
     return defer(() => commitBatch(redis, {
-      projection, partition, deliveries, now,
+      projection, partition, deliveries, now, owner: this.ownerId,
       attempt: failedAttempts + 1,
       deadLetter: failedAttempts + 1 >= policy.attempts,
     })).pipe(
@@ -201,7 +195,7 @@ export class Projector {
 
   /** Waits before retrying after an infrastructure error (Redis away): capped backoff, no budget. */
   #backoffAfter(what: string, error: Error, count: number): Observable<number> {
-    if (this.#stopped && count > 3) throw error;
+    if (error instanceof LeaseLostError || (this.#stopped && count > 3)) throw error;
     this.#options.log(`projector: ${what} failed (${error.message}); retry ${count}`);
     return timer(backoffMs(this.#options.retry, count, this.#options.random));
   }
