@@ -44,3 +44,14 @@ export async function postEvents(
 export async function jsonOf(response: Response): Promise<any> {
   return response.json();
 }
+
+/** Polls `read` until `done` holds (for set-up code, where expect.poll is not allowed); bounded by a timeout. */
+export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
