@@ -86,7 +86,6 @@ const REORDER_WINDOW_MS = 15_000;
 interface Planned {
   /** Delivery time: the event's `time`, or a little later when reordered or duplicated. */
   at: number;
-  seq: number;
   event: DemoEvent;
   /** Stock that comes back when the event is delivered (never earlier: the model stays on the safe side). */
   onDeliver?: () => void;
@@ -98,8 +97,8 @@ export function createFlows(options: FlowOptions): Flows {
   const reorderRate = options.reorderRate ?? 0.02;
   // Ids must not repeat across runs (ingest deduplicates by source + id for days): tag them with the start second.
   const tag = (Math.floor(options.startAt / 1000) % 36 ** 4).toString(36).padStart(4, '0');
+  /** Planned deliveries by time; equal times keep the order they were planned in. */
   const queue: Planned[] = [];
-  let seq = 0;
   let eventCount = 0;
   let orderCount = 0;
 
@@ -121,7 +120,7 @@ export function createFlows(options: FlowOptions): Flows {
 
   /** Builds the events of one flow, each caused by the one before. */
   function chain(correlationid: string | undefined, subject: string) {
-    const steps: Omit<Planned, 'seq'>[] = [];
+    const steps: Planned[] = [];
     return {
       steps,
       add<T extends DomainEventType>(at: number, type: T, source: string, data: DomainEvents[T], onDeliver?: () => void) {
@@ -138,7 +137,7 @@ export function createFlows(options: FlowOptions): Flows {
   }
 
   /** Queues a flow's steps, with the odd neighbour swap and duplicate; returns how many deliveries. */
-  function plan(steps: Omit<Planned, 'seq'>[]): number {
+  function plan(steps: Planned[]): number {
     for (let i = 0; i + 1 < steps.length; i++) {
       const [a, b] = [steps[i]!, steps[i + 1]!];
       if (b.at - a.at <= REORDER_WINDOW_MS && random() < reorderRate) {
@@ -148,14 +147,17 @@ export function createFlows(options: FlowOptions): Flows {
     }
     let count = 0;
     for (const step of steps) {
-      count += enqueue(step);
-      if (random() < duplicateRate) count += enqueue({ at: step.at + int(200, 5_000), event: step.event });
+      enqueue(step);
+      count++;
+      if (random() < duplicateRate) {
+        enqueue({ at: step.at + int(200, 5_000), event: step.event });
+        count++;
+      }
     }
     return count;
   }
 
-  function enqueue(step: Omit<Planned, 'seq'>): 1 {
-    const planned = { ...step, seq: seq++ };
+  function enqueue(planned: Planned): void {
     let lo = 0;
     let hi = queue.length;
     while (lo < hi) {
@@ -164,7 +166,6 @@ export function createFlows(options: FlowOptions): Flows {
       else hi = mid;
     }
     queue.splice(lo, 0, planned);
-    return 1;
   }
 
   function restock(warehouseId: string, sku: string, at: number): number {

@@ -36,10 +36,14 @@ async function main(): Promise<void> {
     onProgress: (counters) => (latest = { ...counters }),
   });
   console.log(`demo: sending about ${ratePerSecond} events/s (seed ${seed}); open ${running.url}/ — Ctrl+C stops`);
+  let sentBefore = 0;
   const progress = setInterval(() => {
     const seconds = (Date.now() - started) / 1000;
+    // The rate over the last interval: flows take a minute to ramp up to the asked rate.
+    const rate = (latest.sent - sentBefore) / (PROGRESS_EVERY_MS / 1000);
+    sentBefore = latest.sent;
     console.log(
-      `demo: ${seconds.toFixed(0)} s, sent ${latest.sent} (${(latest.sent / seconds).toFixed(1)}/s), ` +
+      `demo: ${seconds.toFixed(0)} s, sent ${latest.sent} (${rate.toFixed(1)}/s), ` +
       `accepted ${latest.accepted}, duplicates ${latest.duplicates}, failed requests ${latest.failedRequests}`,
     );
   }, PROGRESS_EVERY_MS);

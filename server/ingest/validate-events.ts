@@ -84,7 +84,9 @@ function validateOne(candidate: unknown, rules: ValidationRules): One {
   // The type's rule wins over a partitionkey sent by the producer: per-key order depends on it.
   const partitionkey = applyPartitionKeyRule(definition.partitionKey, data)
     ?? (input.partitionkey as string | undefined) ?? (input.subject as string | undefined) ?? (input.id as string);
-  const event = { ...input, dataversion: version, partitionkey } as CloudEvent;
+  // The input was parsed from this request and nothing else holds it: completing it in place
+  // saves a copy per event, which the ingest benchmark shows in its profile.
+  const event = Object.assign(input, { dataversion: version, partitionkey }) as CloudEvent;
   return registered.status === 'deprecated'
     ? { event, deprecation: { type, version, ...(registered.deprecatedAt ? { deprecatedAt: registered.deprecatedAt } : {}) } }
     : { event };

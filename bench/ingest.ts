@@ -1,0 +1,154 @@
+/**
+ * Ingest throughput against its ceiling. The ceiling: the same events XADDed
+ * straight into the partition streams from one Node process, pipelined. The
+ * ingest figure: those events POSTed as batches to the real server (a child
+ * process), counted from the `accepted` of each 202. Their ratio says how much
+ * of what Redis can take the HTTP path delivers (target ≥ 40 %, goal 60 %).
+ */
+import { performance } from 'node:perf_hooks';
+import { createFlows, type DemoEvent } from '../demo/flows.ts';
+import { validateEvents } from '../server/ingest/validate-events.ts';
+import { connectRedis, type RedisClient } from '../platform/redis/client.ts';
+import { buildRegistry } from '../server/registry/build.ts';
+import { createValidator } from '../server/registry/validator.ts';
+import type { CloudEvent } from '../shared/cloudevent.ts';
+import { ENTRY_FIELDS, partitionOf, streamKey } from '../shared/streams.ts';
+import { formatNumber, machine, median, writeFigures, type BenchContext, type BenchPart } from './part.ts';
+import { startServerProcess } from './server-process.ts';
+
+const PARTITIONS = 16;
+const XADD_CHUNK = 1000;
+const BATCH_SIZE = 500;
+const IN_FLIGHT = 4;
+const WARM_UP_EVENTS = 20_000; // JIT and connections warm before the clock runs
+
+export const ingestPart: BenchPart = { name: 'ingest', run };
+
+async function run(context: BenchContext): Promise<void> {
+  const { events: count, runs, log, signal } = context;
+  log(`ingest: ${runs} runs × ${formatNumber(count)} events; raw XADD in chunks of ${XADD_CHUNK}, ` +
+    `HTTP batches of ${BATCH_SIZE} with ${IN_FLIGHT} in flight`);
+  const { sent: events, stored } = prepareEvents(count);
+  const redis = await connectRedis(context.redisUrl);
+  try {
+    const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown';
+
+    await rawXadd(redis, stored.slice(0, WARM_UP_EVENTS));
+    const raw: number[] = [];
+    for (let i = 1; i <= runs; i++) {
+      signal.throwIfAborted();
+      await redis.flushAll();
+      const seconds = await rawXadd(redis, stored);
+      raw.push(stored.length / seconds);
+      log(`  raw XADD     run ${i}/${runs}: ${formatNumber(stored.length)} events in ${seconds.toFixed(2)} s → ${formatNumber(raw.at(-1)!)} events/s`);
+    }
+
+    const server = await startServerProcess({
+      root: context.root, signal, cpuProfDir: context.cpuProfDir,
+      env: {
+        REDIS_URL: context.redisUrl, EVENTDECK_ROLES: 'api', EVENTDECK_DATA_DIR: context.tmpDir,
+        EVENTDECK_PARTITIONS: String(PARTITIONS),
+      },
+    });
+    const ingest: number[] = [];
+    try {
+      await postBatches(server.url, batchBodies(events.slice(0, WARM_UP_EVENTS), 'warm'), signal);
+      for (let i = 1; i <= runs; i++) {
+        signal.throwIfAborted();
+        await redis.flushAll();
+        const bodies = batchBodies(events, `r${i}`); // new ids each run: nothing is a duplicate
+        const { seconds, accepted, duplicates } = await postBatches(server.url, bodies, signal);
+        if (accepted !== events.length || duplicates !== 0) {
+          throw new Error(`run ${i}: ${accepted} accepted and ${duplicates} duplicates of ${events.length} sent`);
+        }
+        ingest.push(accepted / seconds);
+        log(`  HTTP ingest  run ${i}/${runs}: ${formatNumber(accepted)} events in ${seconds.toFixed(2)} s → ${formatNumber(ingest.at(-1)!)} events/s`);
+      }
+    } finally {
+      await server.stop();
+    }
+
+    const figures = {
+      at: new Date().toISOString(),
+      machine: { ...machine(), redis: redisVersion },
+      eventsPerRun: events.length, runs, partitions: PARTITIONS,
+      rawXadd: { chunk: XADD_CHUNK, eventsPerSecond: raw, median: median(raw) },
+      httpIngest: { batchSize: BATCH_SIZE, inFlight: IN_FLIGHT, eventsPerSecond: ingest, median: median(ingest) },
+      ratio: median(ingest) / median(raw),
+    };
+    const m = figures.machine;
+    log('');
+    log(`machine: ${m.cpus} × ${m.cpuModel}, node ${m.node}, ${m.platform}, redis ${m.redis}`);
+    log(`                           median events/s`);
+    log(`  raw XADD (pipelined)     ${formatNumber(figures.rawXadd.median).padStart(15)}`);
+    log(`  HTTP ingest              ${formatNumber(figures.httpIngest.median).padStart(15)}`);
+    log(`  ingest / raw             ${`${(figures.ratio * 100).toFixed(0)} %`.padStart(15)}   (target ≥ 40 %, goal 60 %)`);
+    log(`wrote ${writeFigures(context.root, 'ingest', figures)}`);
+  } finally {
+    await redis.close();
+  }
+}
+
+/**
+ * Realistic events from the demo flows (no duplicates), dated in the past so
+ * the future-time check never rejects one: as producers send them, and as
+ * ingest stores them (normalised, with the partition key the registry gives).
+ */
+function prepareEvents(count: number): { sent: DemoEvent[]; stored: CloudEvent[] } {
+  const startAt = Date.now() - 60 * 60_000;
+  const flows = createFlows({ seed: 42, startAt, duplicateRate: 0, reorderRate: 0 });
+  let planned = 0;
+  for (let i = 0; planned < count && i < count; i++) planned += flows.startFlow(startAt);
+  const sent = flows.takeDue(Number.MAX_SAFE_INTEGER, count);
+  const registry = buildRegistry();
+  const validation = validateEvents(sent, { registry, validator: createValidator(registry), maxFutureMs: 0, now: Date.now() });
+  if (!validation.ok) throw new Error(`the prepared events are invalid: ${JSON.stringify(validation.problems.slice(0, 3))}`);
+  return { sent, stored: validation.events };
+}
+
+/** XADDs every event to its partition stream, a chunk of concurrent commands at a time; returns seconds. */
+async function rawXadd(redis: RedisClient, events: readonly CloudEvent[]): Promise<number> {
+  // Serialised before the clock starts: the ceiling is Redis and the client, not JSON.stringify.
+  const entries = events.map((e) => ({ key: streamKey(partitionOf(e.partitionkey, PARTITIONS)), json: JSON.stringify(e) }));
+  const started = performance.now();
+  for (let i = 0; i < entries.length; i += XADD_CHUNK) {
+    const acceptedAt = String(Date.now());
+    await Promise.all(entries.slice(i, i + XADD_CHUNK).map(({ key, json }) =>
+      redis.xAdd(key, '*', { [ENTRY_FIELDS.event]: json, [ENTRY_FIELDS.acceptedAt]: acceptedAt })));
+  }
+  return (performance.now() - started) / 1000;
+}
+
+/** Request bodies of BATCH_SIZE events, ids prefixed with `run` so that no run repeats another's. */
+function batchBodies(events: readonly DemoEvent[], run: string): string[] {
+  const bodies: string[] = [];
+  for (let i = 0; i < events.length; i += BATCH_SIZE) {
+    bodies.push(JSON.stringify(events.slice(i, i + BATCH_SIZE).map((e) => ({ ...e, id: `${run}-${e.id}` }))));
+  }
+  return bodies;
+}
+
+/** POSTs the bodies with IN_FLIGHT requests at a time (fetch keeps the connections alive). */
+async function postBatches(url: string, bodies: readonly string[], signal: AbortSignal) {
+  let next = 0;
+  let accepted = 0;
+  let duplicates = 0;
+  const worker = async () => {
+    while (next < bodies.length) {
+      const body = bodies[next++]!;
+      const response = await fetch(`${url}/api/events`, {
+        method: 'POST', headers: { 'content-type': 'application/cloudevents-batch+json' }, body, signal,
+      });
+      const result = (await response.json()) as { accepted: number; duplicates: number; detail?: string };
+      if (response.status !== 202) {
+        next = bodies.length; // the other workers stop too
+        throw new Error(`POST /api/events answered ${response.status}: ${result.detail ?? ''}`);
+      }
+      accepted += result.accepted;
+      duplicates += result.duplicates;
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  return { seconds: (performance.now() - started) / 1000, accepted, duplicates };
+}
