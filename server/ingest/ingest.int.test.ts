@@ -5,7 +5,10 @@ import path from 'node:path';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { partitionOf, streamKey, streamKeys } from '../../shared/streams.ts';
+import { decode } from '../../projections/engine/decode.ts';
+import { loadConfig } from '../config.ts';
 import type { RunningEventDeck } from '../eventdeck.ts';
+import { buildRegistry } from '../registry/build.ts';
 import { jsonOf, postEvents, startTestDeck } from '../../test/support/eventdeck.ts';
 import { startTestRedis, type TestRedis } from '../../test/support/redis-server.ts';
 
@@ -14,6 +17,7 @@ let redis: TestRedis;
 let deck: RunningEventDeck;
 let client: ReturnType<typeof createClient>;
 let seq = 0;
+const configFile = path.join(os.tmpdir(), `eventdeck-registry-${process.pid}.json`);
 
 function received(overrides: Record<string, unknown> = {}, data: Record<string, unknown> = {}) {
   seq += 1;
@@ -35,8 +39,7 @@ async function entriesOf(partition: number) {
 
 beforeAll(async () => {
   redis = await startTestRedis();
-  const config = path.join(os.tmpdir(), `eventdeck-registry-${process.pid}.json`);
-  writeFileSync(config, JSON.stringify({
+  writeFileSync(configFile, JSON.stringify({
     registry: {
       types: [
         {
@@ -59,7 +62,7 @@ beforeAll(async () => {
     },
   }));
   deck = await startTestDeck({ redisUrl: redis.url, now: () => NOW, env: {
-    EVENTDECK_CONFIG: config, EVENTDECK_ROLES: 'api', EVENTDECK_MAX_BODY_BYTES: String(256 * 1024), EVENTDECK_MAX_BATCH_EVENTS: '600',
+    EVENTDECK_CONFIG: configFile, EVENTDECK_ROLES: 'api', EVENTDECK_MAX_BODY_BYTES: String(256 * 1024), EVENTDECK_MAX_BATCH_EVENTS: '600',
   } });
   client = createClient({ url: redis.url });
   client.on('error', () => {}); // the Redis-down test kills the server under it
@@ -236,7 +239,7 @@ describe('partitions', () => {
 });
 
 describe('versions', () => {
-  it('accepts a deprecated version with a Deprecation header and rejects a retired one', async () => {
+  it('accepts a deprecated version with a Deprecation header, upcasts it for projections, and rejects a retired one', async () => {
     const deprecated = await postEvents(deck.url, [
       received({ type: 'loyalty.points_earned', dataversion: 1 }, { warehouseId: undefined, sku: undefined, qty: undefined, customerId: 'c-2', points: 4 }),
     ]);
@@ -246,6 +249,11 @@ describe('versions', () => {
     const retired = await postEvents(deck.url, [{ ...received(), type: 'legacy.ping', data: { n: 1 } }]);
     expect(retired.status).toBe(422);
     expect((await jsonOf(retired)).errors[0]).toMatchObject({ pointer: '/dataversion', detail: expect.stringContaining('retired') });
+    // Projections see the stored version 1 event upcast to version 2 by the registered upcaster.
+    const [stored] = await client.xRange(streamKey(partitionOf('c-2', 16)), '-', '+');
+    const seen = decode(stored!, buildRegistry(loadConfig({ EVENTDECK_CONFIG: configFile }).registryTypes));
+    expect('event' in seen && seen.event).toMatchObject({ dataversion: 2, data: { customerId: 'c-2', amount: 4, programme: 'standard' } });
+    expect(JSON.parse(stored!.message.event!)).toMatchObject({ dataversion: 1, data: { points: 4 } });
     const unknownVersion = await postEvents(deck.url, [received({ dataversion: 3 })]);
     expect((await jsonOf(unknownVersion)).errors[0]).toMatchObject({ pointer: '/dataversion' });
   });
