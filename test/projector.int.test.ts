@@ -1,20 +1,16 @@
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { inventoryRow, parseKpiHash, readModelKeys } from '../shared/read-models.ts';
 import { CONSUMER_GROUPS, deadLetterKey, ENTRY_FIELDS, leaseKey, partitionOf, streamKey } from '../shared/streams.ts';
 import { createRegistry } from '../shared/registry.ts';
 import { orderFulfilmentTypes } from '../shared/event-types/order-fulfilment.ts';
-import type { CloudEvent } from '../shared/cloudevent.ts';
-import { foldInventory } from '../projections/inventory/evolve.ts';
-import { foldKpi } from '../projections/kpi/evolve.ts';
-import { evolveOrder, type OrderState } from '../projections/orders/evolve.ts';
 import { builtInProjections } from '../projections/index.ts';
 import { connectRedis, type RedisClient } from '../platform/redis/client.ts';
 import type { RunningEventDeck } from '../server/eventdeck.ts';
-import { toOrder } from '../server/views/stored-order.ts';
 import { jsonOf, postEvents, startTestDeck } from './support/eventdeck.ts';
 import { startEventDeckProcess, type EventDeckProcess } from './support/eventdeck-process.ts';
 import { distinct, recentFlows } from './support/flows.ts';
+import { expectReadModelsToEqualFold } from './support/expect-fold.ts';
+import { readModelKeys } from '../shared/read-models.ts';
 import { startTestRedis, type TestRedis } from './support/redis-server.ts';
 import { Projector } from '../projections/engine/projector.ts';
 
@@ -64,39 +60,6 @@ async function pendingEntries(): Promise<number> {
   return pending;
 }
 
-/** The read models as an in-order fold of the distinct events would have them. */
-function expectedModels(events: CloudEvent[]) {
-  const orders = new Map<string, OrderState>();
-  for (const e of events) {
-    const orderId = (e.data as { orderId?: string }).orderId;
-    if (orderId) orders.set(orderId, evolveOrder(orders.get(orderId), e));
-  }
-  return {
-    orders,
-    inventory: foldInventory(events).map((row) => inventoryRow(row, 10)),
-    kpi: foldKpi(events),
-  };
-}
-
-/** Compares what the API and Redis hold with the in-order fold; resolves once they match. */
-async function expectReadModelsToEqualFold(events: CloudEvent[]): Promise<void> {
-  const expected = expectedModels(events);
-  await expect.poll(async () => (await jsonOf(await fetch(`${api.url}/api/views/inventory`))).state.rows, {
-    timeout: 60_000, interval: 250,
-  }).toEqual(expected.inventory);
-  await expect.poll(async () => (await jsonOf(await fetch(`${api.url}/api/views/orders?limit=500`))).state.total, {
-    timeout: 60_000, interval: 250,
-  }).toBe(expected.orders.size);
-  for (const [orderId, state] of expected.orders) {
-    const body = await jsonOf(await fetch(`${api.url}/api/orders/${orderId}`));
-    expect(body.order).toEqual(toOrder(state));
-    expect(body.timeline.map((t: { id: string }) => t.id)).toEqual(state.timeline.map((t) => t.id));
-  }
-  for (const minute of expected.kpi) {
-    expect(parseKpiHash(minute.minute, await client.hGetAll(readModelKeys.kpiMinute(minute.minute)))).toEqual(minute);
-  }
-}
-
 describe('the projector', () => {
   it('after a kill -9 in the middle of a batch and a restart, equals the in-order fold: nothing missing, nothing twice', async () => {
     const deliveries = recentFlows(700);
@@ -112,7 +75,7 @@ describe('the projector', () => {
     }
     expect(killedMidBatch).toBe(true);
     await projectorProcess();
-    await expectReadModelsToEqualFold(events);
+    await expectReadModelsToEqualFold(api.url, client, events);
     await expect.poll(pendingEntries, { timeout: 10_000 }).toBe(0);
   });
 
@@ -133,7 +96,7 @@ describe('the projector', () => {
     await expect.poll(() => ownedBy(2), { timeout: 20_000, interval: 200 }).toBe(true);
     const after = recentFlows(150, 12);
     await publish(after);
-    await expectReadModelsToEqualFold(distinct([...before, ...after]));
+    await expectReadModelsToEqualFold(api.url, client, distinct([...before, ...after]));
   });
 });
 
