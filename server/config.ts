@@ -59,6 +59,8 @@ const settingsSchema = z.object({
   EVENTDECK_LEASE_TTL_MS: int(500).default(10_000),
   EVENTDECK_PENDING_IDLE_MS: int(100).default(60_000),
   EVENTDECK_REORDER_LEVEL: int(0).default(10),
+  EVENTDECK_LIVE_CONFLATION_MS: int(0, 60_000).default(100),
+  EVENTDECK_LIVE_MAX_MESSAGE_BYTES: int(1024).default(64 * 1024),
   /** Structured parts only the JSON file can carry. */
   registry: z.strictObject({ types: z.array(typeSchema).default([]) }).default({ types: [] }),
   reorderLevels: z.record(z.string(), int(0)).default({}),
@@ -89,6 +91,7 @@ export interface Config {
     pendingIdleMs: number;
     retry: RetryPolicy;
   };
+  live: { conflationMs: number; maxMessageBytes: number };
   registryTypes: readonly UserTypeDefinition[];
   inventory: { defaultReorderLevel: number; reorderLevels: Readonly<Record<string, number>> };
   stageLimitsMs: Readonly<{ placed: number; reserved: number; paid: number }>;
@@ -146,6 +149,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         attempts: s.EVENTDECK_RETRY_ATTEMPTS,
       },
     },
+    live: { conflationMs: s.EVENTDECK_LIVE_CONFLATION_MS, maxMessageBytes: s.EVENTDECK_LIVE_MAX_MESSAGE_BYTES },
     registryTypes: s.registry.types,
     inventory: { defaultReorderLevel: s.EVENTDECK_REORDER_LEVEL, reorderLevels: s.reorderLevels },
     stageLimitsMs: s.stageLimitsMs,

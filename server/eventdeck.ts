@@ -4,6 +4,7 @@
  */
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import type { Config } from './config.ts';
 import { createHttpApp } from './http/app.ts';
 import { healthRoutes } from './http/health.ts';
@@ -14,6 +15,9 @@ import { buildRegistry } from './registry/build.ts';
 import { registryRoutes } from './registry/routes.ts';
 import { createValidator } from './registry/validator.ts';
 import { viewRoutes } from './views/routes.ts';
+import { viewDefinitions } from './views/definitions.ts';
+import { webAppRoutes } from './http/web-app.ts';
+import { startLiveHub, type LiveHub } from './live/hub.ts';
 import { builtInProjections } from '../projections/index.ts';
 import { Projector } from '../projections/engine/projector.ts';
 
@@ -22,12 +26,18 @@ export interface EventDeckOptions {
   now?: () => number;
   /** Port of the local Redis default (6379), changeable for tests. */
   localRedisPort?: number;
+  /** Where the built web app is (default dist/web of the repository). */
+  webDir?: string;
 }
+
+const DEFAULT_WEB_DIR = path.resolve(import.meta.dirname, '../dist/web');
 
 export interface RunningEventDeck {
   /** Base URL of the HTTP server, e.g. http://127.0.0.1:8080 */
   url: string;
   redisUrl: string;
+  /** The live hub, with the api role. */
+  hub?: LiveHub;
   stop(): Promise<void>;
 }
 
@@ -49,10 +59,12 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
     stops.push(async () => void (await redis.close()));
 
     const routes: Array<[string, ReturnType<typeof healthRoutes>]> = [['/', healthRoutes(redis)]];
+    const views = viewDefinitions({ redis, config, now });
     if (config.roles.has('api')) {
       routes.push(['/api/events', ingestRoutes({ redis, registry, validator, config, now, log })]);
       routes.push(['/api/registry', registryRoutes(registry)]);
-      routes.push(['/api', viewRoutes({ redis, config, now })]);
+      routes.push(['/api', viewRoutes({ redis, config, now, views })]);
+      routes.push(['/', webAppRoutes(options.webDir ?? DEFAULT_WEB_DIR)]);
     }
     if (config.roles.has('projector')) {
       // The projector waits through Redis outages instead of failing fast like ingest.
@@ -70,10 +82,23 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
     const app = createHttpApp({ routes, log });
     const server = await listen(app.fetch, config.host, config.port);
     stops.push(() => closeServer(server));
+    let hub: LiveHub | undefined;
+    if (config.roles.has('api')) {
+      const subscriber = redis.duplicate({ disableOfflineQueue: false });
+      subscriber.on('error', () => {});
+      await subscriber.connect();
+      hub = await startLiveHub({
+        httpServer: server as import('node:http').Server, views, redis, subscriber, log, ...config.live,
+      });
+      stops.push(async () => {
+        await hub!.close();
+        await subscriber.close();
+      });
+    }
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     log(`EventDeck listening on ${url} (roles: ${[...config.roles].join(', ')}; Redis ${resolved.url})`);
-    return { url, redisUrl: resolved.url, stop: stopAll };
+    return { url, redisUrl: resolved.url, hub, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

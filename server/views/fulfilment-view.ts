@@ -1,6 +1,7 @@
 /** The fulfilment view: in-flight orders by stage, stuck ones first (DESIGN.md section 4, Fulfilment). */
 import { z } from 'zod';
 import { IN_FLIGHT_STAGES, readModelKeys, type InFlightStage } from '../../shared/read-models.ts';
+import type { FulfilmentState, InFlightOrder } from '../../shared/views.ts';
 import type { RedisClient } from '../../platform/redis/client.ts';
 
 export const fulfilmentFilter = z.strictObject({
@@ -9,23 +10,6 @@ export const fulfilmentFilter = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(200),
 });
 export type FulfilmentFilter = z.infer<typeof fulfilmentFilter>;
-
-export interface InFlightOrder {
-  orderId: string;
-  warehouseId: string | null;
-  stage: InFlightStage;
-  /** Event time of the order's last event. */
-  lastEventAt: string;
-  waitingMs: number;
-  limitMs: number;
-  stuck: boolean;
-}
-
-export interface FulfilmentState {
-  inFlight: Record<InFlightStage, number>;
-  stuck: number;
-  orders: InFlightOrder[];
-}
 
 export type StageLimits = Readonly<Record<InFlightStage, number>>;
 

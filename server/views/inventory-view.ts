@@ -1,6 +1,7 @@
 /** The inventory view: stock per warehouse + sku, with available and low stock derived at read time. */
 import { z } from 'zod';
-import { inventoryRow, parseInventoryHash, readModelKeys, type InventoryRow } from '../../shared/read-models.ts';
+import { inventoryRow, parseInventoryHash, readModelKeys } from '../../shared/read-models.ts';
+import type { InventoryState } from '../../shared/views.ts';
 import type { RedisClient } from '../../platform/redis/client.ts';
 
 export const inventoryFilter = z.strictObject({
@@ -9,10 +10,6 @@ export const inventoryFilter = z.strictObject({
   lowStock: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
 });
 export type InventoryFilter = z.infer<typeof inventoryFilter>;
-
-export interface InventoryState {
-  rows: InventoryRow[];
-}
 
 export interface ReorderLevels {
   defaultReorderLevel: number;

@@ -1,6 +1,7 @@
 /** The orders view: the newest orders (by placed time), filtered by status and warehouse, with counts by status. */
 import { z } from 'zod';
 import { ORDER_STAGES, readModelKeys, type Order, type OrderStatus } from '../../shared/read-models.ts';
+import type { OrdersState } from '../../shared/views.ts';
 import type { RedisClient } from '../../platform/redis/client.ts';
 import { toOrder } from './stored-order.ts';
 
@@ -10,12 +11,6 @@ export const ordersFilter = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 export type OrdersFilter = z.infer<typeof ordersFilter>;
-
-export interface OrdersState {
-  orders: Order[];
-  counts: Record<OrderStatus, number>;
-  total: number;
-}
 
 const PAGE = 200;
 /** How far down the index a two-way filter looks before it settles for fewer rows. */

@@ -4,30 +4,13 @@
  * minutes, in-flight orders, low-stock rows, firing alerts.
  */
 import { z } from 'zod';
-import { emptyKpiMinute, parseKpiHash, type KpiMinute } from '../../shared/read-models.ts';
-import { readModelKeys } from '../../shared/read-models.ts';
+import { emptyKpiMinute, parseKpiHash, readModelKeys } from '../../shared/read-models.ts';
+import type { OverviewState } from '../../shared/views.ts';
 import type { RedisClient } from '../../platform/redis/client.ts';
 import { readFulfilment, type StageLimits } from './fulfilment-view.ts';
 import { readInventory, type ReorderLevels } from './inventory-view.ts';
 
 export const overviewFilter = z.strictObject({});
-
-export interface OverviewTiles {
-  ordersPerMinute: number;
-  gmv: Record<string, number>;
-  /** authorized / (authorized + failed) over the last 60 minutes; null with no payments. */
-  paymentSuccessRate: number | null;
-  inFlight: number;
-  stuck: number;
-  lowStock: number;
-  firingAlerts: number;
-}
-
-export interface OverviewState {
-  tiles: OverviewTiles;
-  /** One entry per minute, oldest first, the current minute last (empty minutes included). */
-  minutes: KpiMinute[];
-}
 
 const WINDOW_MINUTES = 60;
 

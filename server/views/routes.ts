@@ -3,42 +3,13 @@
  * Every view answers { view, filter, version, state }: the same shape the live hub pushes.
  */
 import { Hono } from 'hono';
-import type { z } from 'zod';
-import type { RedisClient } from '../../platform/redis/client.ts';
-import { readModelKeys } from '../../shared/read-models.ts';
-import type { Config } from '../config.ts';
 import { ProblemError } from '../http/problem.ts';
-import { fulfilmentFilter, readFulfilment } from './fulfilment-view.ts';
-import { inventoryFilter, readInventory } from './inventory-view.ts';
-import { ordersFilter, readOrders } from './orders-view.ts';
-import { overviewFilter, readOverview } from './overview-view.ts';
+import { readModelKeys } from '../../shared/read-models.ts';
+import { readSnapshot, type ViewDefinitions, type ViewDeps } from './definitions.ts';
 import { toOrder, toTimeline } from './stored-order.ts';
 
-export interface ViewDeps {
-  redis: RedisClient;
-  config: Pick<Config, 'inventory' | 'stageLimitsMs'>;
-  now: () => number;
-}
-
-interface ViewDefinition {
-  filter: z.ZodType<Record<string, unknown>>;
-  read(filter: Record<string, unknown>): Promise<unknown>;
-}
-
-export function viewDefinitions({ redis, config, now }: ViewDeps): Record<string, ViewDefinition> {
-  return {
-    overview: { filter: overviewFilter, read: () => readOverview(redis, { now: now(), levels: config.inventory, limits: config.stageLimitsMs }) },
-    orders: { filter: ordersFilter, read: (f) => readOrders(redis, f as z.infer<typeof ordersFilter>) },
-    inventory: { filter: inventoryFilter, read: (f) => readInventory(redis, f as z.infer<typeof inventoryFilter>, config.inventory) },
-    fulfilment: {
-      filter: fulfilmentFilter,
-      read: (f) => readFulfilment(redis, f as z.infer<typeof fulfilmentFilter>, config.stageLimitsMs, now()),
-    },
-  };
-}
-
-export function viewRoutes(deps: ViewDeps): Hono {
-  const views = viewDefinitions(deps);
+export function viewRoutes(deps: ViewDeps & { views: ViewDefinitions }): Hono {
+  const { views } = deps;
   const app = new Hono();
   app.get('/views/:view', async (c) => {
     const name = c.req.param('view');
@@ -53,10 +24,7 @@ export function viewRoutes(deps: ViewDeps): Hono {
       const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'filter'}: ${i.message}`).join('; ');
       throw new ProblemError('badRequest', 400, `Invalid filter for view "${name}": ${detail}`);
     }
-    // The version is read first: the state that follows is at least that new.
-    const version = Number((await deps.redis.get(readModelKeys.viewVersion(name))) ?? 0);
-    const state = await view.read(parsed.data);
-    return c.json({ view: name, filter: parsed.data, version, state });
+    return c.json(await readSnapshot(deps.redis, name, view, parsed.data));
   });
   app.get('/orders/:orderId', async (c) => {
     const orderId = c.req.param('orderId');

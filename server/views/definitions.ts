@@ -1,0 +1,60 @@
+/**
+ * The views: each one's filter (validated from query parameters or a live
+ * subscription) and how to read its state. REST and the live hub both read here.
+ */
+import type { z } from 'zod';
+import type { RedisClient } from '../../platform/redis/client.ts';
+import { readModelKeys } from '../../shared/read-models.ts';
+import type { ViewName, ViewSnapshot } from '../../shared/views.ts';
+import type { Config } from '../config.ts';
+import { fulfilmentFilter, readFulfilment } from './fulfilment-view.ts';
+import { inventoryFilter, readInventory } from './inventory-view.ts';
+import { ordersFilter, readOrders } from './orders-view.ts';
+import { overviewFilter, readOverview } from './overview-view.ts';
+
+export interface ViewDeps {
+  redis: RedisClient;
+  config: Pick<Config, 'inventory' | 'stageLimitsMs'>;
+  now: () => number;
+}
+
+export interface ViewDefinition {
+  filter: z.ZodType<Record<string, unknown>>;
+  read(filter: Record<string, unknown>): Promise<unknown>;
+  /** Views with clock-derived fields (stuck, the last 60 minutes) are read again this often even without changes. */
+  refreshMs?: number;
+}
+
+export type ViewDefinitions = Record<string, ViewDefinition>;
+
+/** How often clock-derived views are refreshed for live subscribers. */
+const CLOCK_REFRESH_MS = 5_000;
+
+export function viewDefinitions({ redis, config, now }: ViewDeps): ViewDefinitions {
+  return {
+    overview: {
+      filter: overviewFilter,
+      read: () => readOverview(redis, { now: now(), levels: config.inventory, limits: config.stageLimitsMs }),
+      refreshMs: CLOCK_REFRESH_MS,
+    },
+    orders: { filter: ordersFilter, read: (f) => readOrders(redis, f as z.infer<typeof ordersFilter>) },
+    inventory: { filter: inventoryFilter, read: (f) => readInventory(redis, f as z.infer<typeof inventoryFilter>, config.inventory) },
+    fulfilment: {
+      filter: fulfilmentFilter,
+      read: (f) => readFulfilment(redis, f as z.infer<typeof fulfilmentFilter>, config.stageLimitsMs, now()),
+      refreshMs: CLOCK_REFRESH_MS,
+    },
+  };
+}
+
+/** A view's answer. The version is read first: the state that follows is at least that new. */
+export async function readSnapshot(
+  redis: RedisClient,
+  view: string,
+  definition: ViewDefinition,
+  filter: Record<string, unknown>,
+): Promise<ViewSnapshot> {
+  const version = Number((await redis.get(readModelKeys.viewVersion(view))) ?? 0);
+  const state = await definition.read(filter);
+  return { view: view as ViewName, filter, version, state } as ViewSnapshot;
+}
