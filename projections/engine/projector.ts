@@ -55,6 +55,8 @@ export class Projector {
   readonly committed$ = this.#committed.asObservable();
   readonly #options: Required<Omit<ProjectorOptions, 'ownerId'>>;
   readonly #loops = new Map<number, { stop: Subject<void>; done: Promise<void> }>();
+  /** Last checkpoint this process committed, by projection and partition (a hint: commits verify it). */
+  readonly #checkpoints = new Map<string, string>();
   readonly #stopping = new Subject<void>();
   #subscriptions = new Subscription();
   #stopped = false;
@@ -101,6 +103,8 @@ export class Projector {
     for (const p of owned) {
       if (this.#loops.has(p) || this.#stopped) continue;
       const stop = new Subject<void>();
+      // A partition taken over may have moved on under another owner: forget what we knew of it.
+      for (const projection of this.#options.projections) this.#checkpoints.delete(`${projection.name}:${p}`);
       const done = lastValueFrom(this.#partitionLoop(p, stop), { defaultValue: undefined })
         .catch((error: Error) => this.#options.log(`projector: partition ${p} stopped: ${error.message}`))
         .then(() => {
@@ -167,13 +171,16 @@ export class Projector {
   #commitWithRetry(projection: Projection, partition: number, deliveries: readonly Delivery[]): Observable<CommitResult> {
     const { redis, retry: policy, now, log } = this.#options;
     let failedAttempts = 0;
+    const hint = `${projection.name}:${partition}`;
     return defer(() => commitBatch(redis, {
       projection, partition, deliveries, now, owner: this.ownerId,
       attempt: failedAttempts + 1,
       deadLetter: failedAttempts + 1 >= policy.attempts,
+      knownCheckpoint: this.#checkpoints.get(hint),
     })).pipe(
       map((result) => {
         if (result.outcome === 'failed') throw new ProjectionFailedError(projection.name, result.failures);
+        this.#checkpoints.set(hint, result.checkpoint);
         if (result.deadLettered > 0) {
           log(`projector: ${projection.name} dead-lettered ${result.deadLettered} event(s) of partition ${partition} after ${policy.attempts} attempts`);
         }
@@ -181,7 +188,10 @@ export class Projector {
       }),
       retry({
         delay: (error: Error, count) => {
-          if (error instanceof CheckpointMovedError) return of(0); // re-plan against the new checkpoint at once
+          if (error instanceof CheckpointMovedError) {
+            this.#checkpoints.delete(hint); // another writer moved it: read it again and re-plan at once
+            return of(0);
+          }
           if (error instanceof ProjectionFailedError) {
             failedAttempts++;
             log(`projector: ${error.message}; attempt ${failedAttempts} of ${policy.attempts}`);
