@@ -2,7 +2,8 @@
 import { fulfilmentProjection } from './fulfilment/index.ts';
 import { inventoryProjection } from './inventory/index.ts';
 import { kpiProjection } from './kpi/index.ts';
+import { timelineProjection } from './timeline/index.ts';
 import { ordersProjection } from './orders/index.ts';
 import type { Projection } from './projection.ts';
 
-export const builtInProjections: Projection[] = [ordersProjection, inventoryProjection, kpiProjection, fulfilmentProjection];
+export const builtInProjections: Projection[] = [ordersProjection, timelineProjection, inventoryProjection, kpiProjection, fulfilmentProjection];

@@ -14,6 +14,7 @@ import { compareRows, foldInventory } from './inventory/evolve.ts';
 import { inventoryProjection, parseInventoryHash } from './inventory/index.ts';
 import { foldKpi } from './kpi/evolve.ts';
 import { kpiProjection, parseKpiHash } from './kpi/index.ts';
+import { timelineProjection } from './timeline/index.ts';
 import { compareTimes } from './orders/evolve.ts';
 import { ordersProjection } from './orders/index.ts';
 import type { Change, CounterProjection, KeyedProjection } from './projection.ts';
@@ -220,6 +221,15 @@ describe('the counter projections, under any order of the distinct deliveries', 
       const minutes = readZset(model, readModelKeys.kpiMinutes).map(({ member }) => parseKpiHash(member, readHash(model, readModelKeys.kpiMinute(member))));
       expect(minutes).toEqual(foldKpi(events));
       expect(foldKpi(deliveries)).toEqual(foldKpi(events));
+    }));
+  });
+
+  it('timelines hold the same steps in the same order as the in-order fold, even with redeliveries', () => {
+    fc.assert(fc.property(scenarioArb, ({ events, deliveries }) => {
+      // ZADD of the same step twice is a no-op: unlike the counters, no dedupe is needed before it.
+      const all = [...deliveries, ...deliveries.slice(0, 3)];
+      expect(snapshot(applyChanges(emptyReadModels(), all.flatMap((e) => timelineProjection.changes(e))), false))
+        .toEqual(snapshot(runCounter(timelineProjection, events), false));
     }));
   });
 });

@@ -106,8 +106,10 @@ const RM = `${KEY_PREFIX}:rm`;
 
 /** Redis keys of the read models. */
 export const readModelKeys = {
-  /** JSON of one order's stored state (Order + timeline). */
+  /** JSON of one order's stored state (Order + bookkeeping). */
   order: (orderId: string) => `${RM}:order:${orderId}`,
+  /** ZSET of one order's timeline entries (JSON), scored by event time (ms). */
+  orderTimeline: (orderId: string) => `${RM}:order:${orderId}:timeline`,
   /** ZSET orderId → placed time (ms); the newest orders first. */
   ordersRecent: `${RM}:orders:recent`,
   /** ZSET per status, orderId → placed time (ms). */

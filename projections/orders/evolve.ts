@@ -109,23 +109,33 @@ function inStageOrder(stages: Partial<Record<OrderStage, string>>): Partial<Reco
   return ordered;
 }
 
-/** A new list: `item` added to a sorted list, kept sorted (lists here are a saga long). */
+/**
+ * A new list: `item` added to a sorted list, kept sorted. Events mostly come in
+ * order, so the search starts from the end; this runs once per event on the hot path.
+ */
 export function insertSorted<T>(list: readonly T[], item: T, compare: (a: T, b: T) => number): T[] {
-  return [...list, item].sort(compare);
+  let at = list.length;
+  while (at > 0 && compare(list[at - 1]!, item) > 0) at--;
+  const next = list.slice();
+  next.splice(at, 0, item);
+  return next;
 }
 
-/** The stored order: the public Order, its timeline, and the ranks behind its ranked choices. */
+/**
+ * The stored order: the public Order, the events folded in, and the ranks behind
+ * its ranked choices. The timeline itself is the timeline projection's: kept
+ * apart, the document stays small however long the saga.
+ */
 export interface OrderState extends Order, Progress {
-  /** Each distinct event once, sorted by (time, eventKey). */
-  timeline: TimelineEntry[];
+  /** eventKeys of the distinct events folded in, sorted: a redelivered event changes nothing. */
+  seen: string[];
+  /** The earliest event time seen (the order's index score until order.placed arrives). */
+  firstEventAt: string;
   /** The order.placed whose fields are shown: the earliest (time, eventKey). */
   placedRank: Rank | null;
   /** The order.cancelled whose reason is shown: the earliest (time, eventKey). */
   cancelRank: Rank | null;
 }
-
-const compareEntries = (a: TimelineEntry, b: TimelineEntry): number =>
-  compareTimes(a.time, b.time) || compareText(eventKey(a), eventKey(b));
 
 /** Data as the registry's schema (newest version) guarantees it after ingest and upcasting. */
 const dataOf = <T extends DomainEventType>(event: CloudEvent, _type: T) => event.data as unknown as DomainEvents[T];
@@ -134,7 +144,7 @@ export function evolveOrder(state: OrderState | undefined, event: CloudEvent): O
   const current = state ?? emptyOrder(String(event.data.orderId), event.time);
   const key = eventKey(event);
   // An event already folded in changes nothing: this is what makes redelivery harmless.
-  if (current.timeline.some((entry) => eventKey(entry) === key)) return current;
+  if (current.seen.includes(key)) return current;
 
   const progress = advanceProgress(current, event);
   let { customerId, channel, currency, total, itemCount, placedRank, paymentFailures, refunded, cancelReason, cancelRank } = current;
@@ -176,7 +186,8 @@ export function evolveOrder(state: OrderState | undefined, event: CloudEvent): O
     refunded,
     cancelReason,
     lastEventAt: progress.lastEventAt,
-    timeline: insertSorted(current.timeline, toTimelineEntry(event), compareEntries),
+    seen: insertSorted(current.seen, key, compareText),
+    firstEventAt: compareTimes(event.time, current.firstEventAt) < 0 ? event.time : current.firstEventAt,
     warehouseRank: progress.warehouseRank,
     placedRank,
     cancelRank,
@@ -187,11 +198,12 @@ function emptyOrder(orderId: string, time: string): OrderState {
   return {
     orderId, customerId: null, warehouseId: null, channel: null, currency: null, total: null, itemCount: 0,
     stages: {}, status: 'placed', paymentFailures: 0, refunded: 0, cancelReason: null, lastEventAt: time,
-    timeline: [], warehouseRank: null, placedRank: null, cancelRank: null,
+    seen: [], firstEventAt: time, warehouseRank: null, placedRank: null, cancelRank: null,
   };
 }
 
-function toTimelineEntry(event: CloudEvent): TimelineEntry {
+/** An event as a step of its order's timeline. */
+export function toTimelineEntry(event: CloudEvent): TimelineEntry {
   const entry: TimelineEntry = { id: event.id, source: event.source, type: event.type, time: event.time, data: event.data };
   if (event.correlationid !== undefined) entry.correlationid = event.correlationid;
   if (event.causationid !== undefined) entry.causationid = event.causationid;

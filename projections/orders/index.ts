@@ -8,7 +8,7 @@ import { evolveOrder, orderIdOf, type OrderState } from './evolve.ts';
 
 /** Index score: when the order was placed, or its earliest known event until order.placed arrives. */
 export function orderScore(order: OrderState): number {
-  return Date.parse(order.stages.placed ?? order.timeline[0]?.time ?? order.lastEventAt);
+  return Date.parse(order.stages.placed ?? order.firstEventAt);
 }
 
 /**

@@ -28,10 +28,12 @@ export function viewRoutes(deps: ViewDeps & { views: ViewDefinitions }): Hono {
   });
   app.get('/orders/:orderId', async (c) => {
     const orderId = c.req.param('orderId');
-    const json = await deps.redis.get(readModelKeys.order(orderId));
+    const [json, steps] = await Promise.all([
+      deps.redis.get(readModelKeys.order(orderId)),
+      deps.redis.zRange(readModelKeys.orderTimeline(orderId), 0, -1),
+    ]);
     if (!json) throw new ProblemError('notFound', 404, `No order "${orderId}" has been seen.`);
-    const stored = JSON.parse(json);
-    return c.json({ order: toOrder(stored), timeline: toTimeline(stored) });
+    return c.json({ order: toOrder(JSON.parse(json)), timeline: toTimeline(steps) });
   });
   return app;
 }

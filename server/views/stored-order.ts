@@ -1,7 +1,7 @@
-/** The public Order and timeline out of a stored order document (which also holds projection bookkeeping). */
+/** The public Order out of a stored order document (which also holds projection bookkeeping), and its timeline. */
 import { orderStatus, type Order, type TimelineEntry } from '../../shared/read-models.ts';
 
-type Stored = Partial<Order> & { orderId: string; timeline?: TimelineEntry[] };
+type Stored = Partial<Order> & { orderId: string };
 
 export function toOrder(stored: Stored): Order {
   const stages = stored.stages ?? {};
@@ -22,6 +22,7 @@ export function toOrder(stored: Stored): Order {
   };
 }
 
-export function toTimeline(stored: Stored): TimelineEntry[] {
-  return stored.timeline ?? [];
+/** Timeline entries from their ZSET members (already in time order). */
+export function toTimeline(members: string[]): TimelineEntry[] {
+  return members.map((member) => JSON.parse(member) as TimelineEntry);
 }
