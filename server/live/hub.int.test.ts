@@ -104,6 +104,27 @@ describe('the live hub', () => {
     expect(socket.updates).toEqual([]);
   });
 
+  it('pushes to clients of every server process, each node serving its own from the Redis change notices', async () => {
+    const second = await startTestDeck({ redisUrl: redis.url, env: { EVENTDECK_ROLES: 'api' } });
+    try {
+      const here = await client();
+      const there = connect(`${second.url}/live`, { transports: ['websocket'], reconnection: false }) as Client;
+      clients.push(there);
+      const thereUpdates: ViewSnapshot[] = [];
+      there.on('view:update', (update) => thereUpdates.push(update));
+      await new Promise<void>((resolve) => there.once('connect', () => resolve()));
+      const subscription: ViewSubscription = { view: 'inventory', filter: { warehouseId: 'w-nodes' } };
+      await subscribe(here, subscription);
+      await subscribe(there, subscription);
+      await postEvents(second.url, [inventoryReceived({ warehouseId: 'w-nodes', sku: 'cup', qty: 3 }, { time: new Date().toISOString() })]);
+      await expect.poll(() => here.updates.at(-1)?.state, { timeout: 10_000 }).toMatchObject({ rows: [{ sku: 'cup', onHand: 3 }] });
+      await expect.poll(() => thereUpdates.at(-1)?.state, { timeout: 10_000 }).toMatchObject({ rows: [{ sku: 'cup', onHand: 3 }] });
+      expect(thereUpdates.at(-1)!.version).toBe(here.updates.at(-1)!.version);
+    } finally {
+      await second.stop();
+    }
+  });
+
   it('refuses an unknown view or an invalid filter in the ack', async () => {
     const socket = await client();
     expect(await subscribe(socket, { view: 'weather' as never, filter: {} })).toEqual({ ok: false, error: expect.stringContaining('unknown view "weather"') });
