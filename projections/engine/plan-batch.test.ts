@@ -5,7 +5,7 @@ import { inventoryProjection } from '../inventory/index.ts';
 import { ordersProjection } from '../orders/index.ts';
 import type { CounterProjection } from '../projection.ts';
 import type { Delivery } from './decode.ts';
-import { planBatch } from './plan-batch.ts';
+import { compactChanges, planBatch } from './plan-batch.ts';
 
 let sequence = 0;
 const delivered = (event: CloudEvent): Delivery => ({ streamId: `1-${sequence++}`, raw: JSON.stringify(event), acceptedAt: 0, event });
@@ -48,5 +48,24 @@ describe('planning a batch', () => {
     const plan = planBatch(sloppy, [delivered(inventoryReceived())]);
     expect(plan.failures[0]!.error).toContain('must be a whole number');
     expect(plan.changes).toEqual([]);
+  });
+});
+
+describe('compacting changes', () => {
+  it('keeps the last set operation of each member, which alone decides the outcome, and sums increments', () => {
+    expect(compactChanges([
+      { op: 'zadd', key: 'z', member: 'a', score: 1 },
+      { op: 'hincr', key: 'h', field: 'f', by: 2 },
+      { op: 'zrem', key: 'z', member: 'a' },
+      { op: 'zadd', key: 'z', member: 'b', score: 5 },
+      { op: 'hincr', key: 'h', field: 'f', by: -2 },
+      { op: 'zadd', key: 'z', member: 'a', score: 3 },
+      { op: 'sadd', key: 's', member: 'a' },
+      { op: 'zrem', key: 'z', member: 'b' },
+    ])).toEqual([
+      { op: 'zadd', key: 'z', member: 'a', score: 3 },
+      { op: 'sadd', key: 's', member: 'a' },
+      { op: 'zrem', key: 'z', member: 'b' },
+    ]);
   });
 });

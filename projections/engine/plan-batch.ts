@@ -63,6 +63,7 @@ function planKeyed(projection: KeyedProjection, deliveries: readonly Delivery[],
     plan.documents.push({ key: projection.stateKey(key), json: JSON.stringify(after) });
     plan.changes.push(...projection.indexChanges(key, documents.get(key), after).map(checked));
   }
+  plan.changes = compactChanges(plan.changes);
   return plan;
 }
 
@@ -75,24 +76,32 @@ function planCounters(projection: CounterProjection, deliveries: readonly Delive
     if (result.ok) applied++;
     else failures.push({ delivery, error: result.error });
   }
-  return { documents: [], changes: mergeIncrements(changes), failures, applied };
+  return { documents: [], changes: compactChanges(changes), failures, applied };
 }
 
-/** Adds up increments of the same hash field, so a batch sends one HINCRBY per field. */
-function mergeIncrements(changes: Change[]): Change[] {
+/**
+ * The fewest changes with the same effect: increments of one hash field added
+ * up, and of the set operations on one (key, member) only the last, since the
+ * last ZADD, ZREM or SADD alone decides whether and with what score the member
+ * is there. Every (key, member) is then touched once, so the commit may group
+ * the changes by key in any order.
+ */
+export function compactChanges(changes: readonly Change[]): Change[] {
   const sums = new Map<string, Extract<Change, { op: 'hincr' }>>();
-  const others: Change[] = [];
+  const last = new Map<string, Change>();
   for (const change of changes) {
-    if (change.op !== 'hincr') {
-      others.push(change);
+    if (change.op === 'hincr') {
+      const id = `${change.key}\u0000${change.field}`;
+      const sum = sums.get(id);
+      if (sum) sum.by += change.by;
+      else sums.set(id, { ...change });
       continue;
     }
-    const id = `${change.key}\u0000${change.field}`;
-    const sum = sums.get(id);
-    if (sum) sum.by += change.by;
-    else sums.set(id, { ...change });
+    const id = `${change.key}\u0000${change.member}`;
+    last.delete(id); // re-inserted: the map keeps the order of last writes
+    last.set(id, change);
   }
-  return [...[...sums.values()].filter((c) => c.by !== 0), ...others];
+  return [...[...sums.values()].filter((c) => c.by !== 0), ...last.values()];
 }
 
 /**
