@@ -1,19 +1,43 @@
 /**
- * Vite builds the web app (web/, added by the live dashboard work); Vitest runs
- * every test, in tiers by suffix: *.test.ts (pure), *.int.test.ts (real Redis
- * and ClickHouse), *.e2e.test.ts (real server and browser).
+ * Vite builds the web app (web/ → dist/web, which the server serves at / and
+ * /embed/*); Vitest runs every test, in tiers by suffix: *.test.ts (pure),
+ * *.int.test.ts (real Redis and ClickHouse), *.e2e.test.ts (real server and browser).
  */
+import { fileURLToPath } from 'node:url';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'vitest/config';
+
+/** Vite's root is web/; the test globs stay relative to the repository. */
+const repoRoot = fileURLToPath(new URL('.', import.meta.url));
+/** Where `npm start` serves from in development (`npx vite` proxies to it). */
+const apiTarget = process.env.EVENTDECK_DEV_API ?? 'http://127.0.0.1:8080';
 
 const tiers = {
   unit: ['{shared,server,projections,demo,test}/**/*.test.ts'],
   int: ['{server,projections,demo,test}/**/*.int.test.ts'],
+  e2e: ['test/**/*.e2e.test.ts'],
 };
 
 export default defineConfig({
+  // Absolute, so the build does not depend on the directory it is started from.
+  root: fileURLToPath(new URL('./web', import.meta.url)),
+  // No svelte.config.js: Svelte 5 reads `lang="ts"` itself, and the defaults suit us.
+  plugins: [svelte({ configFile: false })],
+  build: {
+    outDir: '../dist/web',
+    emptyOutDir: true,
+  },
+  server: {
+    proxy: {
+      '/api': apiTarget,
+      '/socket.io': { target: apiTarget, ws: true },
+    },
+  },
   test: {
+    root: repoRoot,
     projects: [
       {
+        root: repoRoot,
         test: {
           name: 'unit',
           sequence: { groupOrder: 0 },
@@ -22,6 +46,7 @@ export default defineConfig({
         },
       },
       {
+        root: repoRoot,
         test: {
           name: 'int',
           include: tiers.int,
@@ -31,6 +56,18 @@ export default defineConfig({
           // and the pure tier runs first (its own group) so a broken fold fails fast.
           maxWorkers: 2,
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        root: repoRoot,
+        test: {
+          name: 'e2e',
+          include: tiers.e2e,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          // A real server and a browser each: one file at a time, after the others.
+          maxWorkers: 1,
+          sequence: { groupOrder: 2 },
         },
       },
     ],
