@@ -110,7 +110,8 @@ describe('the dashboard in a browser', () => {
         await page.goto(`${server.url}${url}`);
         // Every widget has its data: nothing loading, no error.
         await expect.poll(() => page.locator('[aria-busy="true"], [data-testid="view-error"]').count(), { timeout: 10_000 }).toBe(0);
-        const width = await page.evaluate(() => document.documentElement.scrollWidth);
+        // A string, evaluated in the page: the tests are type-checked without the DOM library.
+        const width = await page.evaluate<number>('document.documentElement.scrollWidth');
         if (width > size.width) overflowing.push(`${name} at ${size.width}×${size.height}: ${width} px wide`);
         await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-${size.width}x${size.height}.png`), fullPage: true });
       }
