@@ -2,8 +2,9 @@
  * The "live" consumer group: projects the partition streams into the Redis
  * read models. Per owned partition, one pull-based loop (the next batch is read
  * only after the last one is committed and acknowledged); per batch, every
- * projection commits concurrently, each with its own retries and dead letters,
- * so one failing projection never holds back the others for long or at all.
+ * projection commits in one round with the acknowledgement. A projection that
+ * fails on some events goes on alone, with its own retries and dead letters,
+ * so it never holds back the others' writes, only the batch's acknowledgement.
  */
 import os from 'node:os';
 import {
@@ -15,7 +16,7 @@ import type { Registry } from '../../shared/registry.ts';
 import { CONSUMER_GROUPS, streamKey } from '../../shared/streams.ts';
 import type { Projection } from '../projection.ts';
 import { backoffMs, type BackoffPolicy } from './backoff.ts';
-import { commitBatch, type CommitResult } from './commit-batch.ts';
+import { commitBatch, commitTogether, type CommitResult } from './commit-batch.ts';
 import { CheckpointMovedError, LeaseLostError, ProjectionFailedError } from './errors.ts';
 import { decode, type Delivery, type StreamEntry } from './decode.ts';
 import { ensureGroup } from './groups.ts';
@@ -152,27 +153,64 @@ export class Projector {
   #processBatch(partition: number, entries: StreamEntry[]): Observable<void> {
     const { redis, registry, projections, now } = this.#options;
     const deliveries = entries.map((e) => decode(e, registry));
-    return from(projections).pipe(
-      mergeMap((projection) => this.#commitWithRetry(projection, partition, deliveries)),
-      toArray(),
-      concatMap(async (results) => {
-        await redis.xAck(streamKey(partition), CONSUMER_GROUPS.live, entries.map((e) => e.id));
-        const committedAt = now();
-        this.#committed.next({
-          partition,
-          entries: entries.length,
-          deadLettered: results.reduce((n, r) => n + (r.outcome === 'committed' ? r.deadLettered : 0), 0),
-          latenciesMs: deliveries.map((d) => committedAt - d.acceptedAt),
+    return this.#commitTogether(partition, deliveries).pipe(
+      // Projections that failed on some events, or all of them if the shared round failed, go on alone.
+      concatMap((together) => from(together.rest).pipe(
+        mergeMap(({ projection, failedBefore }) => this.#commitWithRetry(projection, partition, deliveries, failedBefore)),
+        toArray(),
+        concatMap(async (results) => {
+          if (!together.acknowledged) await redis.xAck(streamKey(partition), CONSUMER_GROUPS.live, entries.map((e) => e.id));
+          const committedAt = now();
+          this.#committed.next({
+            partition,
+            entries: entries.length,
+            deadLettered: [...together.committed, ...results].reduce((n, r) => n + (r.outcome === 'committed' ? r.deadLettered : 0), 0),
+            latenciesMs: deliveries.map((d) => committedAt - d.acceptedAt),
+          });
+        }),
+      )),
+    );
+  }
+
+  /**
+   * The first attempt of every projection in one round (one read, one script,
+   * the acknowledgement included). Whatever that round could not commit is
+   * left in `rest` for the per-projection path, with its retries and backoff.
+   */
+  #commitTogether(partition: number, deliveries: readonly Delivery[]) {
+    const { redis, projections, retry: policy, now, log } = this.#options;
+    const known = new Map<string, string>();
+    for (const p of projections) {
+      const checkpoint = this.#checkpoints.get(`${p.name}:${partition}`);
+      if (checkpoint !== undefined) known.set(p.name, checkpoint);
+    }
+    const batch = { partition, owner: this.ownerId, deliveries, now };
+    return defer(() => commitTogether(redis, batch, projections, known, policy.attempts <= 1)).pipe(
+      map((together) => {
+        for (const [name, result] of together.committed) this.#checkpoints.set(`${name}:${partition}`, result.checkpoint);
+        const rest = together.failed.map(({ projection, failures }) => {
+          log(`projector: ${new ProjectionFailedError(projection.name, failures).message}; attempt 1 of ${policy.attempts}`);
+          return { projection, failedBefore: 1 };
         });
+        return { committed: [...together.committed.values()], rest, acknowledged: together.acknowledged };
+      }),
+      catchError((error: Error) => {
+        if (error instanceof LeaseLostError) throw error;
+        // A checkpoint moved (or Redis failed): forget what we knew and let each projection go alone.
+        for (const p of projections) this.#checkpoints.delete(`${p.name}:${partition}`);
+        if (!(error instanceof CheckpointMovedError)) log(`projector: partition ${partition} commit failed (${error.message}); committing projection by projection`);
+        return of({ committed: [] as CommitResult[], rest: projections.map((projection) => ({ projection, failedBefore: 0 })), acknowledged: false });
       }),
     );
   }
 
-  #commitWithRetry(projection: Projection, partition: number, deliveries: readonly Delivery[]): Observable<CommitResult> {
-    const { redis, retry: policy, now, log } = this.#options;
-    let failedAttempts = 0;
+  /** One projection alone, after `failedBefore` failed attempts (a backoff first if there were any). */
+  #commitWithRetry(projection: Projection, partition: number, deliveries: readonly Delivery[], failedBefore: number): Observable<CommitResult> {
+    const { redis, retry: policy, now, log, random } = this.#options;
+    let failedAttempts = failedBefore;
     const hint = `${projection.name}:${partition}`;
-    return defer(() => commitBatch(redis, {
+    const pause = failedBefore > 0 ? timer(backoffMs(policy, failedBefore, random)) : of(0);
+    const attempts = defer(() => commitBatch(redis, {
       projection, partition, deliveries, now, owner: this.ownerId,
       attempt: failedAttempts + 1,
       deadLetter: failedAttempts + 1 >= policy.attempts,
@@ -201,6 +239,7 @@ export class Projector {
         },
       }),
     );
+    return pause.pipe(concatMap(() => attempts));
   }
 
   /** Waits before retrying after an infrastructure error (Redis away): capped backoff, no budget. */
