@@ -79,6 +79,10 @@ describe('read API', () => {
     ]);
     expect(fulfilment.state.stuck).toBe(1);
     expect((await view('fulfilment?warehouseId=w-1')).state.orders).toHaveLength(1);
+    // A limit shortens the list, not the counts; the stuck order stays first.
+    const first = await view('fulfilment?limit=1');
+    expect(first.state).toMatchObject({ inFlight: { placed: 0, reserved: 1, paid: 1 }, stuck: 1 });
+    expect(first.state.orders.map((o: { orderId: string; warehouseId: string }) => [o.orderId, o.warehouseId])).toEqual([['o-c', 'w-2']]);
   });
 
   it('sums the KPIs of the last hour into tiles', async () => {

@@ -1,9 +1,11 @@
 /**
- * One (view, filter) with subscribers. Changes are conflated: at most one read
- * per interval (leading and trailing, so the last change is never lost), and a
- * read that a newer change overtakes is dropped: pushes always carry the newest state.
+ * One (view, filter) with subscribers. Changes are conflated: one read at a
+ * time, at most one per interval, and a change that comes during a read or
+ * the interval after it is read once that interval ends, so the last change is
+ * never lost and each push carries the newest state. A read is never cancelled:
+ * under load a slow view gets fewer pushes, never none.
  */
-import { asyncScheduler, EMPTY, from, interval, merge, Subject, switchMap, throttleTime, catchError, type Subscription } from 'rxjs';
+import { catchError, concat, defer, EMPTY, exhaustMap, ignoreElements, interval, merge, repeat, Subject, tap, timer, type Subscription } from 'rxjs';
 import { canonicalFilter } from '../../shared/live.ts';
 import type { ViewSnapshot } from '../../shared/views.ts';
 import type { RedisClient } from '../../platform/redis/client.ts';
@@ -36,13 +38,22 @@ export class Topic {
     log: (line: string) => void,
   ) {
     const ticks = definition.refreshMs ? interval(definition.refreshMs) : EMPTY;
-    this.#subscription = merge(this.#changes, ticks).pipe(
-      throttleTime(conflationMs, asyncScheduler, { leading: true, trailing: true }),
-      switchMap(() => from(this.#read()).pipe(catchError((error: Error) => {
-        log(`live: reading ${id} failed: ${error.message}`);
-        return EMPTY;
-      }))),
-    ).subscribe((changed) => changed && this.#updates.next(changed));
+    // A read, pushed when it differs, then the rest of the interval; again while changes came meanwhile.
+    const readAndRest = defer(() => {
+      const started = Date.now();
+      return concat(
+        defer(() => this.#read()).pipe(
+          tap((changed) => changed && this.#updates.next(changed)),
+          catchError((error: Error) => {
+            log(`live: reading ${id} failed: ${error.message}`);
+            return EMPTY;
+          }),
+        ),
+        defer(() => timer(Math.max(0, started + conflationMs - Date.now()))),
+      ).pipe(ignoreElements());
+    }).pipe(repeat({ delay: () => (this.#stale ? timer(0) : EMPTY) }));
+    // exhaustMap: while a read (or its interval) runs, new changes only mark the topic stale.
+    this.#subscription = merge(this.#changes, ticks).pipe(exhaustMap(() => readAndRest)).subscribe();
   }
 
   dependsOn(view: string): boolean {

@@ -13,6 +13,13 @@ export type FulfilmentFilter = z.infer<typeof fulfilmentFilter>;
 
 export type StageLimits = Readonly<Record<InFlightStage, number>>;
 
+/**
+ * Without a warehouse filter the read costs the same however many orders are in
+ * flight (the overview reads it on every change): counts by ZCARD, stuck ones by
+ * ZCOUNT under the stage's limit, and only the oldest `limit` of each stage,
+ * since within a stage the oldest are the stuck ones and the longest waiting.
+ * The stage sets do not know warehouses, so a warehouse filter reads them whole.
+ */
 export async function readFulfilment(
   redis: RedisClient,
   filter: FulfilmentFilter,
@@ -20,24 +27,62 @@ export async function readFulfilment(
   now: number,
 ): Promise<FulfilmentState> {
   const stages = filter.stage ? [filter.stage] : [...IN_FLIGHT_STAGES];
-  const members = await Promise.all(stages.map((s) => redis.zRangeWithScores(readModelKeys.fulfilmentStage(s), 0, -1)));
-  const ids = members.flatMap((list) => list.map((m) => m.value));
-  const documents = ids.length > 0 ? await redis.mGet(ids.map((id) => readModelKeys.fulfilment(id))) : [];
-  const warehouseOf = new Map(ids.map((id, i) => [id, parseWarehouse(documents[i])]));
-
-  const orders: InFlightOrder[] = stages.flatMap((stage, s) => members[s]!.map(({ value: orderId, score }) => {
-    const waitingMs = Math.max(0, now - score);
-    return {
-      orderId, warehouseId: warehouseOf.get(orderId) ?? null, stage, lastEventAt: new Date(score).toISOString(),
-      waitingMs, limitMs: limits[stage], stuck: waitingMs > limits[stage],
-    };
-  })).filter((o) => !filter.warehouseId || o.warehouseId === filter.warehouseId);
-
   const inFlight = Object.fromEntries(IN_FLIGHT_STAGES.map((s) => [s, 0])) as Record<InFlightStage, number>;
+  if (filter.warehouseId) return readOneWarehouse(redis, filter, stages, inFlight, limits, now);
+
+  const [counts, stuckCounts, oldest] = await Promise.all([
+    Promise.all(stages.map((s) => redis.zCard(readModelKeys.fulfilmentStage(s)))),
+    // Stuck: waiting strictly longer than the limit, that is a score below now − limit.
+    Promise.all(stages.map((s) => redis.zCount(readModelKeys.fulfilmentStage(s), '-inf', `(${now - limits[s]}`))),
+    Promise.all(stages.map((s) => redis.zRangeWithScores(readModelKeys.fulfilmentStage(s), 0, filter.limit - 1))),
+  ]);
+  stages.forEach((s, i) => (inFlight[s] = counts[i]!));
+  const candidates = stages.flatMap((stage, s) => oldest[s]!.map((m) => ({ stage, orderId: m.value, score: m.score })));
+  const orders = firstToShow(candidates.map((c) => inFlightOrder(c, null, limits, now)), filter.limit);
+  const warehouses = await warehousesOf(redis, orders.map((o) => o.orderId));
+  for (const order of orders) order.warehouseId = warehouses.get(order.orderId) ?? null;
+  return { inFlight, stuck: stuckCounts.reduce((sum, n) => sum + n, 0), orders };
+}
+
+async function readOneWarehouse(
+  redis: RedisClient,
+  filter: FulfilmentFilter,
+  stages: readonly InFlightStage[],
+  inFlight: Record<InFlightStage, number>,
+  limits: StageLimits,
+  now: number,
+): Promise<FulfilmentState> {
+  const members = await Promise.all(stages.map((s) => redis.zRangeWithScores(readModelKeys.fulfilmentStage(s), 0, -1)));
+  const warehouses = await warehousesOf(redis, members.flatMap((list) => list.map((m) => m.value)));
+  const orders = stages
+    .flatMap((stage, s) => members[s]!.map((m) => inFlightOrder({ stage, orderId: m.value, score: m.score }, warehouses.get(m.value) ?? null, limits, now)))
+    .filter((o) => o.warehouseId === filter.warehouseId);
   for (const o of orders) inFlight[o.stage]++;
-  // Stuck first, then the longest waiting.
-  orders.sort((a, b) => Number(b.stuck) - Number(a.stuck) || b.waitingMs - a.waitingMs);
-  return { inFlight, stuck: orders.filter((o) => o.stuck).length, orders: orders.slice(0, filter.limit) };
+  return { inFlight, stuck: orders.filter((o) => o.stuck).length, orders: firstToShow(orders, filter.limit) };
+}
+
+function inFlightOrder(
+  entry: { stage: InFlightStage; orderId: string; score: number },
+  warehouseId: string | null,
+  limits: StageLimits,
+  now: number,
+): InFlightOrder {
+  const waitingMs = Math.max(0, now - entry.score);
+  return {
+    orderId: entry.orderId, warehouseId, stage: entry.stage, lastEventAt: new Date(entry.score).toISOString(),
+    waitingMs, limitMs: limits[entry.stage], stuck: waitingMs > limits[entry.stage],
+  };
+}
+
+/** Stuck first, then the longest waiting. */
+function firstToShow(orders: InFlightOrder[], limit: number): InFlightOrder[] {
+  return orders.sort((a, b) => Number(b.stuck) - Number(a.stuck) || b.waitingMs - a.waitingMs).slice(0, limit);
+}
+
+async function warehousesOf(redis: RedisClient, orderIds: readonly string[]): Promise<Map<string, string | null>> {
+  if (orderIds.length === 0) return new Map();
+  const documents = await redis.mGet(orderIds.map((id) => readModelKeys.fulfilment(id)));
+  return new Map(orderIds.map((id, i) => [id, parseWarehouse(documents[i])]));
 }
 
 function parseWarehouse(json: string | null | undefined): string | null {
