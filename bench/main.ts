@@ -11,10 +11,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveRedis } from '../server/redis/local-redis.ts';
 import { ingestPart } from './ingest.ts';
+import { livePart } from './live.ts';
 import { freePort, type BenchPart } from './part.ts';
+import { projectionPart } from './projection.ts';
 
 /** Each part in its own module; later issues add theirs here. */
-const PARTS: readonly BenchPart[] = [ingestPart];
+const PARTS: readonly BenchPart[] = [ingestPart, projectionPart, livePart];
 
 function positiveInt(name: string, fallback: number): number {
   const text = process.env[name];

@@ -1,0 +1,413 @@
+/**
+ * Projector throughput against its ceiling, and end-to-end latency under a
+ * steady load.
+ *
+ * Throughput: N realistic events, stored as ingest stores them, are XADDed
+ * into the partition streams before the clock starts. The ceiling: 16
+ * concurrent per-partition loops in this process (a connection each, as the
+ * projector has) that XREADGROUP 500 entries, JSON.parse each and XACK them,
+ * with no projection work, until every entry is acknowledged. The projector
+ * figure: the real Projector, in this process, with every built-in projection
+ * and the default settings, from `start()` until `committed$` has reported
+ * every entry committed by every projection and acknowledged. Their ratio says
+ * how close projecting comes to merely reading the streams (target ≥ 50 %).
+ *
+ * Latency: the real ingest server (a child process, role api) takes a steady
+ * 5,000 events/s (a batch of 50 every 10 ms on a fixed schedule that never
+ * waits for answers) while an in-process Projector with the default settings
+ * projects them. Every `latenciesMs` value (commit time − the time ingest
+ * accepted the event) of the events accepted in the measured window is kept;
+ * the warm-up before it is not counted. Both processes read Date.now() of this
+ * machine (target p99 < 50 ms). A projector slower than the load shows as a
+ * backlog when the load stops, and its latencies are then the age of that backlog.
+ */
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createFlows, type DemoEvent } from '../demo/flows.ts';
+import { connectRedis, type RedisClient } from '../platform/redis/client.ts';
+import { Projector, type ProjectorOptions } from '../projections/engine/projector.ts';
+import { builtInProjections } from '../projections/index.ts';
+import { loadConfig } from '../server/config.ts';
+import { validateEvents } from '../server/ingest/validate-events.ts';
+import { buildRegistry } from '../server/registry/build.ts';
+import { createValidator } from '../server/registry/validator.ts';
+import type { CloudEvent } from '../shared/cloudevent.ts';
+import { CONSUMER_GROUPS, ENTRY_FIELDS, partitionOf, streamKey } from '../shared/streams.ts';
+import { formatNumber, machine, median, writeFigures, type BenchContext, type BenchPart } from './part.ts';
+import { startServerProcess } from './server-process.ts';
+
+const PARTITIONS = 16;
+const XADD_CHUNK = 1000;
+/** The raw loops read as many entries at a time as the projector does by default. */
+const READ_COUNT = 500;
+const WARM_UP_EVENTS = 20_000; // JIT and connections warm before the clock runs
+/** A run that has not finished after this (plus 1 ms per event) has failed. */
+const RUN_TIMEOUT_MS = 60_000;
+
+const LATENCY_BATCH = 50;
+const LATENCY_INTERVAL_MS = 10; // 50 events every 10 ms: 5,000 events/s
+const LATENCY_WARM_UP_MS = 3_000;
+const LATENCY_MEASURE_MS = 15_000;
+/**
+ * More requests than this (10 s of load) unanswered at once: the server, or this process, is hopelessly
+ * behind and the measurement stops. Below it the schedule is kept: an open-loop load, so a slow answer
+ * never delays the next batch (which would hide latency).
+ */
+const LATENCY_MAX_IN_FLIGHT = 1_000;
+const LATENCY_PROGRESS_MS = 5_000;
+/** After the load, the projector has this long to commit what is left (a projector that cannot keep up has a backlog). */
+const DRAIN_TIMEOUT_MS = 60_000;
+
+export const projectionPart: BenchPart = { name: 'projection', run };
+
+/** The projector's settings as EventDeck runs it when nothing is configured. */
+type Settings = Pick<ProjectorOptions, 'batchSize' | 'batchWaitMs' | 'leaseTtlMs' | 'pendingIdleMs' | 'retry'>;
+
+/** What node-redis makes of an XREADGROUP reply (RESP2). */
+type ReadGroupReply = Array<{ name: string; messages: Array<{ id: string; message: Record<string, string> }> }> | null;
+
+/** One ingest-shaped stream entry: the accepted event as JSON, for its partition's stream. */
+interface Entry {
+  partition: number;
+  json: string;
+}
+
+async function run(context: BenchContext): Promise<void> {
+  const { events: count, runs, log, signal } = context;
+  const settings: Settings = loadConfig({}).projector;
+  const registry = buildRegistry();
+  log(`projection: ${runs} runs × ${formatNumber(count)} events in ${PARTITIONS} partitions; ` +
+    `${builtInProjections.length} projections, batches of ${settings.batchSize}, wait ${settings.batchWaitMs} ms`);
+  const redis = await connectRedis(context.redisUrl);
+  // The projector's own client for its commits, as server/eventdeck.ts gives it one.
+  const projectorRedis = await connectRedis(context.redisUrl);
+  try {
+    const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown';
+    const projectorOptions = (): ProjectorOptions => ({
+      redis: projectorRedis, registry, projections: builtInProjections, partitions: PARTITIONS, ...settings,
+      log: (line) => log(`    ${line}`),
+    });
+
+    // Each measurement prepares its own events, so that the other's are garbage while it runs.
+    const { raw, projected, deadLettered } = await measureThroughput(context, redis, projectorOptions);
+    signal.throwIfAborted();
+    const latency = await measureLatency(context, redis, projectorOptions, log);
+
+    const figures = {
+      at: new Date().toISOString(),
+      machine: { ...machine(), redis: redisVersion },
+      eventsPerRun: count, runs, partitions: PARTITIONS,
+      projections: builtInProjections.map((p) => p.name),
+      settings,
+      rawReadAck: { count: READ_COUNT, eventsPerSecond: raw, median: median(raw) },
+      projector: { eventsPerSecond: projected, median: median(projected), deadLettered },
+      ratio: median(projected) / median(raw),
+      latency,
+    };
+    const m = figures.machine;
+    const ms = (n: number) => `${n} ms`;
+    log('');
+    log(`machine: ${m.cpus} × ${m.cpuModel}, node ${m.node}, ${m.platform}, redis ${m.redis}`);
+    log(`                           median events/s`);
+    log(`  raw read + ack           ${formatNumber(figures.rawReadAck.median).padStart(15)}`);
+    log(`  projector                ${formatNumber(figures.projector.median).padStart(15)}`);
+    log(`  projector / raw          ${`${(figures.ratio * 100).toFixed(0)} %`.padStart(15)}   (target ≥ 50 %)`);
+    log(`  latency at ${formatNumber(latency.targetRate)} events/s: sent ${formatNumber(latency.sentRate)} events/s; ` +
+      `${formatNumber(latency.samples)} events accepted in the ${latency.measuredSeconds} s window (${formatNumber(latency.acceptedRate)} events/s)`);
+    log(`    schedule lag ≤ ${latency.maxScheduleLagMs} ms, ≤ ${latency.maxRequestsInFlight} requests in flight, ` +
+      `backlog when the load stopped ${formatNumber(latency.backlogAtEnd)} events`);
+    log(`    p50                    ${ms(latency.p50).padStart(15)}`);
+    log(`    p90                    ${ms(latency.p90).padStart(15)}`);
+    log(`    p99                    ${ms(latency.p99).padStart(15)}   (target < 50 ms)`);
+    log(`    max                    ${ms(latency.max).padStart(15)}`);
+    log(`wrote ${writeFigures(context.root, 'projection', figures)}`);
+  } finally {
+    await projectorRedis.close();
+    await redis.close();
+  }
+}
+
+/** Raw read + ack and the projector, each `runs` times over the same prepared entries after a warm-up run. */
+async function measureThroughput(context: BenchContext, redis: RedisClient, projectorOptions: () => ProjectorOptions) {
+  const { events: count, runs, log, signal } = context;
+  const entries = toEntries(prepareEvents(count, 'tp').stored);
+  const warmUp = entries.slice(0, Math.min(WARM_UP_EVENTS, entries.length));
+
+  await rawRun(redis, warmUp, signal);
+  const raw: number[] = [];
+  for (let i = 1; i <= runs; i++) {
+    signal.throwIfAborted();
+    const seconds = await rawRun(redis, entries, signal);
+    raw.push(entries.length / seconds);
+    log(`  raw read+ack  run ${i}/${runs}: ${formatNumber(entries.length)} events in ${seconds.toFixed(2)} s → ${formatNumber(raw.at(-1)!)} events/s`);
+  }
+
+  await projectorRun(redis, projectorOptions(), warmUp, signal);
+  const projected: number[] = [];
+  let deadLettered = 0;
+  for (let i = 1; i <= runs; i++) {
+    signal.throwIfAborted();
+    const result = await projectorRun(redis, projectorOptions(), entries, signal);
+    projected.push(entries.length / result.seconds);
+    deadLettered += result.deadLettered;
+    log(`  projector     run ${i}/${runs}: ${formatNumber(entries.length)} events in ${result.seconds.toFixed(2)} s → ` +
+      `${formatNumber(projected.at(-1)!)} events/s${result.deadLettered > 0 ? ` (${result.deadLettered} dead-lettered)` : ''}`);
+  }
+  return { raw, projected, deadLettered };
+}
+
+/**
+ * Realistic events from the demo flows (distinct ids, prefixed with `prefix`),
+ * dated in the past so the future-time check never rejects one: as producers
+ * send them, and as ingest stores them (dataversion and partition key set).
+ */
+function prepareEvents(count: number, prefix: string): { sent: DemoEvent[]; stored: CloudEvent[] } {
+  const startAt = Date.now() - 60 * 60_000;
+  const flows = createFlows({ seed: 42, startAt, duplicateRate: 0, reorderRate: 0 });
+  let planned = 0;
+  for (let i = 0; planned < count && i < count; i++) planned += flows.startFlow(startAt);
+  const sent = flows.takeDue(Number.MAX_SAFE_INTEGER, count).map((e) => ({ ...e, id: `${prefix}-${e.id}` }));
+  if (sent.length !== count) throw new Error(`the demo flows gave ${sent.length} events, not ${count}`);
+  const registry = buildRegistry();
+  const validation = validateEvents(sent, { registry, validator: createValidator(registry), maxFutureMs: 0, now: Date.now() });
+  if (!validation.ok) throw new Error(`the prepared events are invalid: ${JSON.stringify(validation.problems.slice(0, 3))}`);
+  return { sent, stored: validation.events };
+}
+
+function toEntries(events: readonly CloudEvent[]): Entry[] {
+  return events.map((e) => ({ partition: partitionOf(e.partitionkey, PARTITIONS), json: JSON.stringify(e) }));
+}
+
+/** Empties Redis and XADDs the entries to their streams, a chunk of concurrent (pipelined) commands at a time. */
+async function load(redis: RedisClient, entries: readonly Entry[]): Promise<void> {
+  await redis.flushAll();
+  for (let i = 0; i < entries.length; i += XADD_CHUNK) {
+    const acceptedAt = String(Date.now());
+    await Promise.all(entries.slice(i, i + XADD_CHUNK).map(({ partition, json }) =>
+      redis.xAdd(streamKey(partition), '*', { [ENTRY_FIELDS.event]: json, [ENTRY_FIELDS.acceptedAt]: acceptedAt })));
+  }
+}
+
+/**
+ * The ceiling: per partition a connection of its own, its group created at '0',
+ * then XREADGROUP, JSON.parse, XACK until all its entries are acknowledged; returns seconds.
+ * Connecting and creating the groups are inside the clock, as they are in the projector's start().
+ */
+async function rawRun(redis: RedisClient, entries: readonly Entry[], signal: AbortSignal): Promise<number> {
+  const perPartition = new Array<number>(PARTITIONS).fill(0);
+  for (const e of entries) perPartition[e.partition]!++;
+  await load(redis, entries);
+  const connections: RedisClient[] = [];
+  const group = CONSUMER_GROUPS.live;
+  const partition = async (p: number): Promise<number> => {
+    const connection = redis.duplicate();
+    connection.on('error', () => {});
+    connections.push(connection);
+    await connection.connect();
+    const key = streamKey(p);
+    await connection.xGroupCreate(key, group, '0', { MKSTREAM: true });
+    let acked = 0;
+    while (acked < perPartition[p]!) {
+      signal.throwIfAborted();
+      const reply = (await connection.xReadGroup(group, 'bench-raw', { key, id: '>' }, { COUNT: READ_COUNT })) as ReadGroupReply;
+      const messages = reply?.[0]?.messages ?? [];
+      if (messages.length === 0) throw new Error(`raw read: partition ${p} ran dry after ${acked} of ${perPartition[p]} entries`);
+      const ids: string[] = [];
+      for (const { id, message } of messages) {
+        JSON.parse(message[ENTRY_FIELDS.event]!);
+        Number(message[ENTRY_FIELDS.acceptedAt]);
+        ids.push(id);
+      }
+      await connection.xAck(key, group, ids);
+      acked += ids.length;
+    }
+    return performance.now();
+  };
+  try {
+    const started = performance.now();
+    const finished = await Promise.all(Array.from({ length: PARTITIONS }, (_, p) => partition(p)));
+    return (Math.max(...finished) - started) / 1000;
+  } finally {
+    await Promise.all(connections.map((c) => c.close().catch(() => c.destroy())));
+  }
+}
+
+/**
+ * Waits until `committed$` has reported `count` entries, and resolves with the
+ * performance.now() of that moment; rejects on timeout or Ctrl+C.
+ */
+function untilCommitted(projector: Projector, count: number, signal: AbortSignal) {
+  let committed = 0;
+  let deadLettered = 0;
+  let cancel = () => {};
+  const done = new Promise<number>((resolve, reject) => {
+    const subscription = projector.committed$.subscribe((batch) => {
+      committed += batch.entries;
+      deadLettered += batch.deadLettered;
+      if (committed >= count) resolve(performance.now());
+    });
+    const timeoutMs = RUN_TIMEOUT_MS + count;
+    const timer = setTimeout(() => reject(new Error(`the projector committed only ${committed} of ${count} entries in ${timeoutMs / 1000} s`)), timeoutMs);
+    const abort = () => reject(signal.reason);
+    signal.addEventListener('abort', abort, { once: true });
+    cancel = () => {
+      subscription.unsubscribe();
+      clearTimeout(timer);
+      signal.removeEventListener('abort', abort);
+    };
+  });
+  return { done, cancel, deadLettered: () => deadLettered };
+}
+
+/** The projector from start() until every entry is committed and acknowledged; returns seconds. */
+async function projectorRun(redis: RedisClient, options: ProjectorOptions, entries: readonly Entry[], signal: AbortSignal) {
+  await load(redis, entries);
+  const projector = new Projector(options);
+  const watch = untilCommitted(projector, entries.length, signal);
+  try {
+    const started = performance.now();
+    await projector.start();
+    const finished = await watch.done;
+    return { seconds: (finished - started) / 1000, deadLettered: watch.deadLettered() };
+  } finally {
+    watch.cancel();
+    await projector.stop();
+  }
+}
+
+/** Request bodies of LATENCY_BATCH fresh events each; only the strings stay in memory. */
+function batchBodies(count: number): string[] {
+  const { sent } = prepareEvents(count, 'lat');
+  const bodies: string[] = [];
+  for (let i = 0; i < sent.length; i += LATENCY_BATCH) bodies.push(JSON.stringify(sent.slice(i, i + LATENCY_BATCH)));
+  return bodies;
+}
+
+/** Latency at a steady rate: the ingest server in a child process, the projector here. */
+async function measureLatency(
+  context: BenchContext,
+  redis: RedisClient,
+  projectorOptions: () => ProjectorOptions,
+  log: (line: string) => void,
+) {
+  const { signal } = context;
+  const ticks = (LATENCY_WARM_UP_MS + LATENCY_MEASURE_MS) / LATENCY_INTERVAL_MS;
+  const warmUpTicks = LATENCY_WARM_UP_MS / LATENCY_INTERVAL_MS;
+  const targetRate = (LATENCY_BATCH * 1000) / LATENCY_INTERVAL_MS;
+  log(`  latency: ${formatNumber(targetRate)} events/s (${LATENCY_BATCH} every ${LATENCY_INTERVAL_MS} ms) to the ingest server, ` +
+    `${LATENCY_WARM_UP_MS / 1000} s warm-up, then ${LATENCY_MEASURE_MS / 1000} s measured…`);
+  const bodies = batchBodies(ticks * LATENCY_BATCH);
+
+  await redis.flushAll();
+  const server = await startServerProcess({
+    root: context.root, signal, cpuProfDir: context.cpuProfDir,
+    env: {
+      REDIS_URL: context.redisUrl, EVENTDECK_ROLES: 'api', EVENTDECK_DATA_DIR: context.tmpDir,
+      EVENTDECK_PARTITIONS: String(PARTITIONS),
+    },
+  });
+  let projector: Projector | undefined;
+  let subscription: { unsubscribe(): void } | undefined;
+  try {
+    projector = new Projector(projectorOptions());
+    // Events accepted (by the server's clock) in [windowStart, windowEnd) are measured.
+    let windowStart = Infinity;
+    let windowEnd = Infinity;
+    const samples: number[] = [];
+    let committed = 0;
+    subscription = projector.committed$.subscribe((batch) => {
+      committed += batch.entries;
+      const committedAt = Date.now(); // emitted synchronously after the projector's own now(): the same ms, or one later
+      for (const latency of batch.latenciesMs) {
+        const acceptedAt = committedAt - latency;
+        if (acceptedAt >= windowStart && acceptedAt < windowEnd) samples.push(latency);
+      }
+    });
+    await projector.start();
+
+    let accepted = 0;
+    let inFlight = 0;
+    let failure: Error | undefined;
+    let maxLag = 0;
+    let firstSent: number | undefined;
+    let lastSent = 0;
+    const posts: Promise<void>[] = [];
+    let maxInFlight = 0;
+    const post = async (body: string) => {
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      try {
+        // No abort signal per request (hundreds may be in flight; each would add a listener): on Ctrl+C
+        // the server is stopped, which ends them.
+        const response = await fetch(`${server.url}/api/events`, {
+          method: 'POST', headers: { 'content-type': 'application/cloudevents-batch+json' }, body,
+        });
+        const result = (await response.json()) as { accepted: number; duplicates: number; detail?: string };
+        if (response.status !== 202) throw new Error(`POST /api/events answered ${response.status}: ${result.detail ?? ''}`);
+        if (result.duplicates !== 0) throw new Error(`POST /api/events found ${result.duplicates} duplicates`);
+        accepted += result.accepted;
+      } catch (error) {
+        failure ??= error as Error;
+      } finally {
+        inFlight--;
+      }
+    };
+
+    const wallStart = Date.now();
+    const start = performance.now();
+    windowStart = wallStart + LATENCY_WARM_UP_MS;
+    windowEnd = windowStart + LATENCY_MEASURE_MS;
+    // A fixed schedule: batch k is due at start + k·interval, whenever the one before it went out.
+    for (let k = 0; k < ticks && !failure; k++) {
+      signal.throwIfAborted();
+      const due = start + k * LATENCY_INTERVAL_MS;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      if (k >= warmUpTicks) {
+        const sentAt = performance.now();
+        maxLag = Math.max(maxLag, sentAt - due);
+        firstSent ??= sentAt;
+        lastSent = sentAt;
+      }
+      if (inFlight >= LATENCY_MAX_IN_FLIGHT) {
+        throw new Error(`${inFlight} requests unanswered after ${(k * LATENCY_INTERVAL_MS) / 1000} s (${accepted} events accepted, ` +
+          `${committed} committed): the server or this process does not keep up with ${targetRate} events/s`);
+      }
+      posts.push(post(bodies[k]!));
+      const elapsed = (k + 1) * LATENCY_INTERVAL_MS;
+      if (elapsed === LATENCY_WARM_UP_MS || (elapsed > LATENCY_WARM_UP_MS && (elapsed - LATENCY_WARM_UP_MS) % LATENCY_PROGRESS_MS === 0)) {
+        log(`    ${String(elapsed / 1000).padStart(2)} s: ${formatNumber(accepted)} accepted, ${formatNumber(committed)} committed` +
+          `${elapsed === LATENCY_WARM_UP_MS ? ' (end of warm-up)' : ''}`);
+      }
+    }
+    await Promise.all(posts);
+    // What the projector had yet to commit when the load stopped: 0 or a few batches when it keeps up.
+    const backlog = accepted - committed;
+    if (failure) throw failure;
+    signal.throwIfAborted();
+
+    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+    while (committed < accepted && Date.now() < deadline) {
+      signal.throwIfAborted();
+      await sleep(20);
+    }
+    if (committed < accepted) throw new Error(`the projector committed ${committed} of ${accepted} accepted events within ${DRAIN_TIMEOUT_MS / 1000} s after the load`);
+
+    samples.sort((a, b) => a - b);
+    const rank = (q: number) => samples[Math.max(0, Math.ceil(q * samples.length) - 1)] ?? NaN;
+    return {
+      targetRate, batch: LATENCY_BATCH, intervalMs: LATENCY_INTERVAL_MS,
+      warmUpSeconds: LATENCY_WARM_UP_MS / 1000, measuredSeconds: LATENCY_MEASURE_MS / 1000,
+      accepted, samples: samples.length, backlogAtEnd: backlog,
+      /** Events of the measured batches over the time it took to send them (the schedule when it is kept). */
+      sentRate: ((ticks - warmUpTicks) * LATENCY_BATCH) / ((lastSent - firstSent! + LATENCY_INTERVAL_MS) / 1000),
+      /** Events the server accepted in the window, per second: above the target when it caught up on a lag. */
+      acceptedRate: samples.length / (LATENCY_MEASURE_MS / 1000),
+      maxScheduleLagMs: Math.round(maxLag), maxRequestsInFlight: maxInFlight,
+      p50: rank(0.5), p90: rank(0.9), p99: rank(0.99), max: samples.at(-1) ?? NaN,
+    };
+  } finally {
+    subscription?.unsubscribe();
+    await projector?.stop();
+    await server.stop();
+  }
+}
