@@ -14,19 +14,12 @@ import { connectRedis } from '../platform/redis/client.ts';
 import { LIVE_VIEWS, LiveClients, PROBE, type LiveView } from './live-clients.ts';
 import { formatNumber, machine, writeFigures, type BenchContext, type BenchPart } from './part.ts';
 import { childPid, cpuSeconds } from './process-cpu.ts';
+import { runOpenLoop, STEADY_LOAD } from './open-loop-load.ts';
 import { startServerProcess } from './server-process.ts';
 
 const CLIENTS = 500;
-const BATCH = 50; // 49 events of the demo flows and the probe
-const INTERVAL_MS = 10; // a batch every 10 ms: 5,000 events/s
-const WARM_UP_MS = 3_000;
-const MEASURE_MS = 15_000;
-const PROGRESS_MS = 5_000;
-/**
- * More requests than this (10 s of load) unanswered at once: the server, or this process, is hopelessly
- * behind and the measurement stops. Below it the schedule is kept, so a slow server cannot lower the load.
- */
-const MAX_IN_FLIGHT = 1_000;
+/** 49 events of the demo flows and the probe per batch, on the steady schedule of bench/open-loop-load.ts. */
+const { batch: BATCH, intervalMs: INTERVAL_MS, warmUpMs: WARM_UP_MS, measureMs: MEASURE_MS } = STEADY_LOAD;
 /** After the load, every client has this long to see the last batch. */
 const SETTLE_TIMEOUT_MS = 60_000;
 const CONFLATION_MS = 100;
@@ -76,64 +69,22 @@ async function run(context: BenchContext): Promise<void> {
     clients = await LiveClients.connect(server.url, CLIENTS, { sentAt, measured }, signal);
     log(`  ${formatNumber(clients.size)} clients connected and subscribed`);
 
-    let accepted = 0;
-    let inFlight = 0;
-    let maxInFlight = 0;
-    let maxLag = 0;
-    let failure: Error | undefined;
-    const posts: Promise<void>[] = [];
-    const post = async (body: string) => {
-      maxInFlight = Math.max(maxInFlight, ++inFlight);
-      try {
-        // No abort signal per request (hundreds may be in flight); on Ctrl+C the server is stopped, which ends them.
-        const response = await fetch(`${server.url}/api/events`, {
-          method: 'POST', headers: { 'content-type': 'application/cloudevents-batch+json' }, body,
-        });
-        const result = (await response.json()) as { accepted: number; duplicates: number; detail?: string };
-        if (response.status !== 202) throw new Error(`POST /api/events answered ${response.status}: ${result.detail ?? ''}`);
-        accepted += result.accepted;
-      } catch (error) {
-        // fetch puts the reason (e.g. ECONNRESET) in the cause.
-        const { message, cause } = error as Error;
-        failure ??= new Error(cause instanceof Error ? `POST /api/events: ${message}: ${cause.message}` : message);
-      } finally {
-        inFlight--;
-      }
-    };
-
     let cpuStart: CpuSample | undefined;
-    let cpuEnd: CpuSample | undefined;
     const sampleCpu = (): CpuSample => ({ at: performance.now(), server: cpuSeconds(pids.server), redis: cpuSeconds(pids.redis), bench: process.cpuUsage() });
-    const start = performance.now();
-    // The measured window: from sending the first batch after the warm-up until the last one is out.
-    let windowStart = Infinity;
-    for (let k = 1; k <= batches && !failure; k++) {
-      signal.throwIfAborted();
-      const due = start + (k - 1) * INTERVAL_MS;
-      const wait = due - performance.now();
-      if (wait > 0) await sleep(wait);
-      if (k === warmUpBatches + 1) {
-        cpuStart = sampleCpu();
-        windowStart = cpuStart.at;
-      }
-      if (inFlight >= MAX_IN_FLIGHT) {
-        throw new Error(`${inFlight} requests unanswered after ${((k * INTERVAL_MS) / 1000).toFixed(1)} s (${formatNumber(accepted)} events accepted): ` +
-          `the server or this process does not keep up with ${formatNumber(targetRate)} events/s`);
-      }
-      sentAt[k] = performance.now();
-      if (k > warmUpBatches) maxLag = Math.max(maxLag, sentAt[k]! - due);
-      posts.push(post(bodies[k - 1]!));
-      const elapsed = k * INTERVAL_MS;
-      if (elapsed % PROGRESS_MS === 0 || elapsed === WARM_UP_MS) {
-        log(`    ${String(elapsed / 1000).padStart(2)} s: ${formatNumber(accepted)} accepted; the slowest client has seen batch ` +
-          `${formatNumber(clients.slowestProbe)} of ${formatNumber(k)}; ${formatNumber(clients.pushesSoFar)} pushes received` +
-          `${elapsed === WARM_UP_MS ? ' (end of warm-up)' : ''}`);
-      }
-    }
-    cpuEnd = sampleCpu();
+    const load = await runOpenLoop({
+      url: server.url, bodies, warmUpBatches, signal,
+      onSend: (k, _due, at) => {
+        // The measured window (and its CPU) starts as the first batch after the warm-up goes out.
+        if (k === warmUpBatches) cpuStart = sampleCpu();
+        sentAt[k + 1] = at;
+      },
+      onProgress: (elapsed, accepted) => log(`    ${String(elapsed / 1000).padStart(2)} s: ${formatNumber(accepted)} accepted; ` +
+        `the slowest client has seen batch ${formatNumber(clients!.slowestProbe)} of ${formatNumber(elapsed / INTERVAL_MS)}; ` +
+        `${formatNumber(clients!.pushesSoFar)} pushes received${elapsed === WARM_UP_MS ? ' (end of warm-up)' : ''}`),
+    });
+    const cpuEnd = sampleCpu();
+    const windowStart = cpuStart!.at;
     const windowEnd = cpuEnd.at;
-    await Promise.all(posts);
-    if (failure) throw failure;
 
     // Latencies of late pushes count too: wait until every client has seen the last batch.
     const deadline = Date.now() + SETTLE_TIMEOUT_MS;
@@ -151,11 +102,11 @@ async function run(context: BenchContext): Promise<void> {
       clients: CLIENTS, views: LIVE_VIEWS, conflationMs: CONFLATION_MS,
       load: {
         targetRate, batch: BATCH, intervalMs: INTERVAL_MS, warmUpSeconds: WARM_UP_MS / 1000, measuredSeconds: MEASURE_MS / 1000,
-        accepted, maxScheduleLagMs: Math.round(maxLag), maxRequestsInFlight: maxInFlight,
+        accepted: load.accepted, maxScheduleLagMs: Math.round(load.maxLagMs), maxRequestsInFlight: load.maxInFlight,
       },
       latencyMs: percentiles(clients.latencies),
       pushesPerClientPerViewPerSecond: Object.fromEntries(LIVE_VIEWS.map((view) => [view, summary(clients!.rates(view, windowStart, windowEnd))])) as Record<LiveView, { mean: number; max: number }>,
-      cpuPercentOfOneCore: cpuPercent(cpuStart!, cpuEnd!),
+      cpuPercentOfOneCore: cpuPercent(cpuStart!, cpuEnd),
     };
     report(figures, log);
     log(`wrote ${writeFigures(context.root, 'live', figures)}`);

@@ -34,6 +34,7 @@ import { createValidator } from '../server/registry/validator.ts';
 import type { CloudEvent } from '../shared/cloudevent.ts';
 import { CONSUMER_GROUPS, ENTRY_FIELDS, partitionOf, streamKey } from '../shared/streams.ts';
 import { formatNumber, machine, median, writeFigures, type BenchContext, type BenchPart } from './part.ts';
+import { runOpenLoop, STEADY_LOAD, STEADY_RATE } from './open-loop-load.ts';
 import { startServerProcess } from './server-process.ts';
 
 const PARTITIONS = 16;
@@ -44,17 +45,6 @@ const WARM_UP_EVENTS = 20_000; // JIT and connections warm before the clock runs
 /** A run that has not finished after this (plus 1 ms per event) has failed. */
 const RUN_TIMEOUT_MS = 60_000;
 
-const LATENCY_BATCH = 50;
-const LATENCY_INTERVAL_MS = 10; // 50 events every 10 ms: 5,000 events/s
-const LATENCY_WARM_UP_MS = 3_000;
-const LATENCY_MEASURE_MS = 15_000;
-/**
- * More requests than this (10 s of load) unanswered at once: the server, or this process, is hopelessly
- * behind and the measurement stops. Below it the schedule is kept: an open-loop load, so a slow answer
- * never delays the next batch (which would hide latency).
- */
-const LATENCY_MAX_IN_FLIGHT = 1_000;
-const LATENCY_PROGRESS_MS = 5_000;
 /** After the load, the projector has this long to commit what is left (a projector that cannot keep up has a backlog). */
 const DRAIN_TIMEOUT_MS = 60_000;
 
@@ -275,11 +265,11 @@ async function projectorRun(redis: RedisClient, options: ProjectorOptions, entri
   }
 }
 
-/** Request bodies of LATENCY_BATCH fresh events each; only the strings stay in memory. */
+/** Request bodies of STEADY_LOAD.batch fresh events each; only the strings stay in memory. */
 function batchBodies(count: number): string[] {
   const { sent } = prepareEvents(count, 'lat');
   const bodies: string[] = [];
-  for (let i = 0; i < sent.length; i += LATENCY_BATCH) bodies.push(JSON.stringify(sent.slice(i, i + LATENCY_BATCH)));
+  for (let i = 0; i < sent.length; i += STEADY_LOAD.batch) bodies.push(JSON.stringify(sent.slice(i, i + STEADY_LOAD.batch)));
   return bodies;
 }
 
@@ -291,12 +281,12 @@ async function measureLatency(
   log: (line: string) => void,
 ) {
   const { signal } = context;
-  const ticks = (LATENCY_WARM_UP_MS + LATENCY_MEASURE_MS) / LATENCY_INTERVAL_MS;
-  const warmUpTicks = LATENCY_WARM_UP_MS / LATENCY_INTERVAL_MS;
-  const targetRate = (LATENCY_BATCH * 1000) / LATENCY_INTERVAL_MS;
-  log(`  latency: ${formatNumber(targetRate)} events/s (${LATENCY_BATCH} every ${LATENCY_INTERVAL_MS} ms) to the ingest server, ` +
-    `${LATENCY_WARM_UP_MS / 1000} s warm-up, then ${LATENCY_MEASURE_MS / 1000} s measured…`);
-  const bodies = batchBodies(ticks * LATENCY_BATCH);
+  const { batch, intervalMs, warmUpMs, measureMs } = STEADY_LOAD;
+  const ticks = (warmUpMs + measureMs) / intervalMs;
+  const warmUpTicks = warmUpMs / intervalMs;
+  log(`  latency: ${formatNumber(STEADY_RATE)} events/s (${batch} every ${intervalMs} ms) to the ingest server, ` +
+    `${warmUpMs / 1000} s warm-up, then ${measureMs / 1000} s measured…`);
+  const bodies = batchBodies(ticks * batch);
 
   await redis.flushAll();
   const server = await startServerProcess({
@@ -325,64 +315,18 @@ async function measureLatency(
     });
     await projector.start();
 
-    let accepted = 0;
-    let inFlight = 0;
-    let failure: Error | undefined;
-    let maxLag = 0;
-    let firstSent: number | undefined;
-    let lastSent = 0;
-    const posts: Promise<void>[] = [];
-    let maxInFlight = 0;
-    const post = async (body: string) => {
-      maxInFlight = Math.max(maxInFlight, ++inFlight);
-      try {
-        // No abort signal per request (hundreds may be in flight; each would add a listener): on Ctrl+C
-        // the server is stopped, which ends them.
-        const response = await fetch(`${server.url}/api/events`, {
-          method: 'POST', headers: { 'content-type': 'application/cloudevents-batch+json' }, body,
-        });
-        const result = (await response.json()) as { accepted: number; duplicates: number; detail?: string };
-        if (response.status !== 202) throw new Error(`POST /api/events answered ${response.status}: ${result.detail ?? ''}`);
-        if (result.duplicates !== 0) throw new Error(`POST /api/events found ${result.duplicates} duplicates`);
-        accepted += result.accepted;
-      } catch (error) {
-        failure ??= error as Error;
-      } finally {
-        inFlight--;
-      }
-    };
-
     const wallStart = Date.now();
-    const start = performance.now();
-    windowStart = wallStart + LATENCY_WARM_UP_MS;
-    windowEnd = windowStart + LATENCY_MEASURE_MS;
-    // A fixed schedule: batch k is due at start + k·interval, whenever the one before it went out.
-    for (let k = 0; k < ticks && !failure; k++) {
-      signal.throwIfAborted();
-      const due = start + k * LATENCY_INTERVAL_MS;
-      const wait = due - performance.now();
-      if (wait > 0) await sleep(wait);
-      if (k >= warmUpTicks) {
-        const sentAt = performance.now();
-        maxLag = Math.max(maxLag, sentAt - due);
-        firstSent ??= sentAt;
-        lastSent = sentAt;
-      }
-      if (inFlight >= LATENCY_MAX_IN_FLIGHT) {
-        throw new Error(`${inFlight} requests unanswered after ${(k * LATENCY_INTERVAL_MS) / 1000} s (${accepted} events accepted, ` +
-          `${committed} committed): the server or this process does not keep up with ${targetRate} events/s`);
-      }
-      posts.push(post(bodies[k]!));
-      const elapsed = (k + 1) * LATENCY_INTERVAL_MS;
-      if (elapsed === LATENCY_WARM_UP_MS || (elapsed > LATENCY_WARM_UP_MS && (elapsed - LATENCY_WARM_UP_MS) % LATENCY_PROGRESS_MS === 0)) {
-        log(`    ${String(elapsed / 1000).padStart(2)} s: ${formatNumber(accepted)} accepted, ${formatNumber(committed)} committed` +
-          `${elapsed === LATENCY_WARM_UP_MS ? ' (end of warm-up)' : ''}`);
-      }
-    }
-    await Promise.all(posts);
+    windowStart = wallStart + STEADY_LOAD.warmUpMs;
+    windowEnd = windowStart + STEADY_LOAD.measureMs;
+    const load = await runOpenLoop({
+      url: server.url, bodies, warmUpBatches: warmUpTicks, signal,
+      describeBacklog: () => `${formatNumber(committed)} committed`,
+      onProgress: (elapsed, accepted) => log(`    ${String(elapsed / 1000).padStart(2)} s: ${formatNumber(accepted)} accepted, ` +
+        `${formatNumber(committed)} committed${elapsed === STEADY_LOAD.warmUpMs ? ' (end of warm-up)' : ''}`),
+    });
+    const { accepted } = load;
     // What the projector had yet to commit when the load stopped: 0 or a few batches when it keeps up.
     const backlog = accepted - committed;
-    if (failure) throw failure;
     signal.throwIfAborted();
 
     const deadline = Date.now() + DRAIN_TIMEOUT_MS;
@@ -395,14 +339,14 @@ async function measureLatency(
     samples.sort((a, b) => a - b);
     const rank = (q: number) => samples[Math.max(0, Math.ceil(q * samples.length) - 1)] ?? NaN;
     return {
-      targetRate, batch: LATENCY_BATCH, intervalMs: LATENCY_INTERVAL_MS,
-      warmUpSeconds: LATENCY_WARM_UP_MS / 1000, measuredSeconds: LATENCY_MEASURE_MS / 1000,
+      targetRate: STEADY_RATE, batch: STEADY_LOAD.batch, intervalMs: STEADY_LOAD.intervalMs,
+      warmUpSeconds: STEADY_LOAD.warmUpMs / 1000, measuredSeconds: STEADY_LOAD.measureMs / 1000,
       accepted, samples: samples.length, backlogAtEnd: backlog,
       /** Events of the measured batches over the time it took to send them (the schedule when it is kept). */
-      sentRate: ((ticks - warmUpTicks) * LATENCY_BATCH) / ((lastSent - firstSent! + LATENCY_INTERVAL_MS) / 1000),
+      sentRate: ((ticks - warmUpTicks) * STEADY_LOAD.batch) / ((load.lastSentAt - load.firstMeasuredAt + STEADY_LOAD.intervalMs) / 1000),
       /** Events the server accepted in the window, per second: above the target when it caught up on a lag. */
-      acceptedRate: samples.length / (LATENCY_MEASURE_MS / 1000),
-      maxScheduleLagMs: Math.round(maxLag), maxRequestsInFlight: maxInFlight,
+      acceptedRate: samples.length / (STEADY_LOAD.measureMs / 1000),
+      maxScheduleLagMs: Math.round(load.maxLagMs), maxRequestsInFlight: load.maxInFlight,
       p50: rank(0.5), p90: rank(0.9), p99: rank(0.99), max: samples.at(-1) ?? NaN,
     };
   } finally {
