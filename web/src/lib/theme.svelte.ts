@@ -1,7 +1,7 @@
 /**
  * Dark (the wall-screen default) or light. The first visit follows the
  * system's prefers-color-scheme; a toggle is remembered in localStorage.
- * The CSS reads `data-theme` on <html>; until it is set, a media query picks.
+ * The CSS reads `data-theme` on <html>, which this module sets as it loads.
  */
 export type Theme = 'dark' | 'light';
 
