@@ -51,7 +51,10 @@ export async function startLiveHub(options: LiveHubOptions): Promise<LiveHub> {
       const definition = options.views[subscription.view]!;
       topic = new Topic(id, subscription.view, subscription.filter, definition, options.redis, options.conflationMs, options.log);
       topic.updates$.subscribe((snapshot) => {
-        for (const socketId of topic!.subscribers) outboxes.get(socketId)?.send(id, snapshot);
+        const now: string[] = [];
+        for (const socketId of topic!.subscribers) if (outboxes.get(socketId)?.take(id, snapshot) === 'now') now.push(socketId);
+        // One broadcast to the sockets' own rooms: Socket.IO encodes the packet once for all of them.
+        if (now.length > 0) live.to(now).emit('view:update', snapshot);
       });
       topics.set(id, topic);
     }

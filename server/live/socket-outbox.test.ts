@@ -8,27 +8,26 @@ import { SocketOutbox } from './socket-outbox.ts';
 function slowSocket() {
   const conn = Object.assign(new EventEmitter(), { writeBuffer: [] as unknown[] });
   const sent: ViewSnapshot[] = [];
-  const socket = { conn, disconnected: false, emit: (_: string, snapshot: ViewSnapshot) => sent.push(snapshot) };
+  const socket = { conn, connected: true, emit: (_: string, snapshot: ViewSnapshot) => sent.push(snapshot) };
   return { socket: socket as unknown as Socket, conn, sent };
 }
 
 const snapshot = (version: number): ViewSnapshot => ({ view: 'inventory', filter: {}, version, state: { rows: [] } });
 
 describe('a socket outbox', () => {
-  it('sends at once to a client that keeps up', () => {
+  it('hands each update of a client that keeps up to the hub at once, to broadcast with the others', () => {
     const { socket, sent } = slowSocket();
     const outbox = new SocketOutbox(socket);
-    outbox.send('t', snapshot(1));
-    outbox.send('t', snapshot(2));
-    expect(sent.map((s) => s.version)).toEqual([1, 2]);
+    expect([outbox.take('t', snapshot(1)), outbox.take('t', snapshot(2))]).toEqual(['now', 'now']);
+    expect(sent).toEqual([]); // the hub's broadcast sends it, encoded once for every such client
   });
 
   it('keeps only the newest state per topic for a client that is behind, and sends it when it drains', () => {
     const { socket, conn, sent } = slowSocket();
     const outbox = new SocketOutbox(socket);
     conn.writeBuffer.push('unsent packet');
-    for (let version = 1; version <= 50; version++) outbox.send('t', snapshot(version));
-    outbox.send('other', snapshot(3));
+    for (let version = 1; version <= 50; version++) expect(outbox.take('t', snapshot(version))).toBe('later');
+    expect(outbox.take('other', snapshot(3))).toBe('later');
     expect(sent).toEqual([]);
     conn.writeBuffer.length = 0;
     conn.emit('drain');
@@ -39,8 +38,8 @@ describe('a socket outbox', () => {
     const { socket, sent } = slowSocket();
     const outbox = new SocketOutbox(socket);
     outbox.sent('t', 10);
-    outbox.send('t', snapshot(9));
-    outbox.send('t', snapshot(11));
-    expect(sent.map((s) => s.version)).toEqual([11]);
+    expect(outbox.take('t', snapshot(9))).toBe('stale');
+    expect(outbox.take('t', snapshot(11))).toBe('now');
+    expect(sent).toEqual([]);
   });
 });
