@@ -59,11 +59,11 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
     stops.push(async () => void (await redis.close()));
 
     const routes: Array<[string, ReturnType<typeof healthRoutes>]> = [['/', healthRoutes(redis)]];
-    const views = viewDefinitions({ redis, config, now });
+    const views = viewDefinitions({ source: redis, config, now });
     if (config.roles.has('api')) {
       routes.push(['/api/events', ingestRoutes({ redis, registry, validator, config, now, log })]);
       routes.push(['/api/registry', registryRoutes(registry)]);
-      routes.push(['/api', viewRoutes({ redis, config, now, views })]);
+      routes.push(['/api', viewRoutes({ source: redis, config, now, views })]);
       routes.push(['/', webAppRoutes(options.webDir ?? DEFAULT_WEB_DIR)]);
     }
     if (config.roles.has('projector')) {

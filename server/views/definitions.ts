@@ -3,7 +3,6 @@
  * subscription) and how to read its state. REST and the live hub both read here.
  */
 import type { z } from 'zod';
-import type { RedisClient } from '../../platform/redis/client.ts';
 import { readModelKeys } from '../../shared/read-models.ts';
 import type { ViewName, ViewSnapshot } from '../../shared/views.ts';
 import type { Config } from '../config.ts';
@@ -11,9 +10,11 @@ import { fulfilmentFilter, readFulfilment } from './fulfilment-view.ts';
 import { inventoryFilter, readInventory } from './inventory-view.ts';
 import { ordersFilter, readOrders } from './orders-view.ts';
 import { overviewFilter, readOverview } from './overview-view.ts';
+import type { ReadModelSource } from './read-model-source.ts';
 
 export interface ViewDeps {
-  redis: RedisClient;
+  /** The live read models in Redis, or read models folded from history up to a past time. */
+  source: ReadModelSource;
   config: Pick<Config, 'inventory' | 'stageLimitsMs'>;
   now: () => number;
 }
@@ -30,18 +31,18 @@ export type ViewDefinitions = Record<string, ViewDefinition>;
 /** How often clock-derived views are refreshed for live subscribers. */
 const CLOCK_REFRESH_MS = 5_000;
 
-export function viewDefinitions({ redis, config, now }: ViewDeps): ViewDefinitions {
+export function viewDefinitions({ source, config, now }: ViewDeps): ViewDefinitions {
   return {
     overview: {
       filter: overviewFilter,
-      read: () => readOverview(redis, { now: now(), levels: config.inventory, limits: config.stageLimitsMs }),
+      read: () => readOverview(source, { now: now(), levels: config.inventory, limits: config.stageLimitsMs }),
       refreshMs: CLOCK_REFRESH_MS,
     },
-    orders: { filter: ordersFilter, read: (f) => readOrders(redis, f as z.infer<typeof ordersFilter>) },
-    inventory: { filter: inventoryFilter, read: (f) => readInventory(redis, f as z.infer<typeof inventoryFilter>, config.inventory) },
+    orders: { filter: ordersFilter, read: (f) => readOrders(source, f as z.infer<typeof ordersFilter>) },
+    inventory: { filter: inventoryFilter, read: (f) => readInventory(source, f as z.infer<typeof inventoryFilter>, config.inventory) },
     fulfilment: {
       filter: fulfilmentFilter,
-      read: (f) => readFulfilment(redis, f as z.infer<typeof fulfilmentFilter>, config.stageLimitsMs, now()),
+      read: (f) => readFulfilment(source, f as z.infer<typeof fulfilmentFilter>, config.stageLimitsMs, now()),
       refreshMs: CLOCK_REFRESH_MS,
     },
   };
@@ -49,12 +50,12 @@ export function viewDefinitions({ redis, config, now }: ViewDeps): ViewDefinitio
 
 /** A view's answer. The version is read first: the state that follows is at least that new. */
 export async function readSnapshot(
-  redis: RedisClient,
+  source: ReadModelSource,
   view: string,
   definition: ViewDefinition,
   filter: Record<string, unknown>,
 ): Promise<ViewSnapshot> {
-  const version = Number((await redis.get(readModelKeys.viewVersion(view))) ?? 0);
+  const version = Number((await source.get(readModelKeys.viewVersion(view))) ?? 0);
   const state = await definition.read(filter);
   return { view: view as ViewName, filter, version, state } as ViewSnapshot;
 }

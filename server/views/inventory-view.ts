@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { inventoryRow, parseInventoryHash, readModelKeys } from '../../shared/read-models.ts';
 import type { InventoryState } from '../../shared/views.ts';
-import type { RedisClient } from '../../platform/redis/client.ts';
+import type { ReadModelSource } from './read-model-source.ts';
 
 export const inventoryFilter = z.strictObject({
   warehouseId: z.string().min(1).optional(),
@@ -17,9 +17,9 @@ export interface ReorderLevels {
   reorderLevels: Readonly<Record<string, number>>;
 }
 
-export async function readInventory(redis: RedisClient, filter: InventoryFilter, levels: ReorderLevels): Promise<InventoryState> {
-  const warehouses = filter.warehouseId ? [filter.warehouseId] : (await redis.sMembers(readModelKeys.inventoryWarehouses)).sort();
-  const hashes = await Promise.all(warehouses.map((w) => redis.hGetAll(readModelKeys.inventory(w))));
+export async function readInventory(source: ReadModelSource, filter: InventoryFilter, levels: ReorderLevels): Promise<InventoryState> {
+  const warehouses = filter.warehouseId ? [filter.warehouseId] : (await source.sMembers(readModelKeys.inventoryWarehouses)).sort();
+  const hashes = await Promise.all(warehouses.map((w) => source.hGetAll(readModelKeys.inventory(w))));
   const rows = warehouses
     .flatMap((w, i) => parseInventoryHash(w, hashes[i]!))
     .map((stored) => inventoryRow(stored, levels.reorderLevels[stored.sku] ?? levels.defaultReorderLevel))

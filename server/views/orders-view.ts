@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { ORDER_STAGES, readModelKeys, type Order, type OrderStatus } from '../../shared/read-models.ts';
 import type { OrdersState } from '../../shared/views.ts';
-import type { RedisClient } from '../../platform/redis/client.ts';
+import type { ReadModelSource } from './read-model-source.ts';
 import { toOrder } from './stored-order.ts';
 
 export const ordersFilter = z.strictObject({
@@ -16,15 +16,15 @@ const PAGE = 200;
 /** How far down the index a two-way filter looks before it settles for fewer rows. */
 const MAX_SCANNED = 10_000;
 
-export async function readOrders(redis: RedisClient, filter: OrdersFilter): Promise<OrdersState> {
+export async function readOrders(source: ReadModelSource, filter: OrdersFilter): Promise<OrdersState> {
   const index = filter.status
     ? readModelKeys.ordersByStatus(filter.status)
     : filter.warehouseId ? readModelKeys.ordersByWarehouse(filter.warehouseId) : readModelKeys.ordersRecent;
   const orders: Order[] = [];
   for (let offset = 0; orders.length < filter.limit && offset < MAX_SCANNED; offset += PAGE) {
-    const ids = await redis.zRange(index, offset, offset + PAGE - 1, { REV: true });
+    const ids = await source.zRange(index, offset, offset + PAGE - 1, { REV: true });
     if (ids.length === 0) break;
-    const documents = await redis.mGet(ids.map((id) => readModelKeys.order(id)));
+    const documents = await source.mGet(ids.map((id) => readModelKeys.order(id)));
     for (const json of documents) {
       if (!json) continue;
       const order = toOrder(JSON.parse(json));
@@ -35,7 +35,7 @@ export async function readOrders(redis: RedisClient, filter: OrdersFilter): Prom
     }
     if (ids.length < PAGE) break;
   }
-  const stored = await redis.hGetAll(readModelKeys.orderCounts);
+  const stored = await source.hGetAll(readModelKeys.orderCounts);
   const counts = Object.fromEntries(ORDER_STAGES.map((s) => [s, Number(stored[s] ?? 0)])) as Record<OrderStatus, number>;
   return { orders, counts, total: Object.values(counts).reduce((a, b) => a + b, 0) };
 }

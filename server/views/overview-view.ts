@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { emptyKpiMinute, parseKpiHash, readModelKeys } from '../../shared/read-models.ts';
 import type { OverviewState } from '../../shared/views.ts';
-import type { RedisClient } from '../../platform/redis/client.ts';
+import type { ReadModelSource } from './read-model-source.ts';
 import { readFulfilment, type StageLimits } from './fulfilment-view.ts';
 import { readInventory, type ReorderLevels } from './inventory-view.ts';
 
@@ -15,15 +15,15 @@ export const overviewFilter = z.strictObject({});
 const WINDOW_MINUTES = 60;
 
 export async function readOverview(
-  redis: RedisClient,
+  source: ReadModelSource,
   context: { now: number; levels: ReorderLevels; limits: StageLimits },
 ): Promise<OverviewState> {
   const currentMinute = context.now - (context.now % 60_000);
   const starts = Array.from({ length: WINDOW_MINUTES }, (_, i) => currentMinute - (WINDOW_MINUTES - 1 - i) * 60_000);
   const [hashes, inventory, fulfilment] = await Promise.all([
-    Promise.all(starts.map((ms) => redis.hGetAll(readModelKeys.kpiMinute(new Date(ms).toISOString())))),
-    readInventory(redis, {}, context.levels),
-    readFulfilment(redis, { limit: 1 }, context.limits, context.now),
+    Promise.all(starts.map((ms) => source.hGetAll(readModelKeys.kpiMinute(new Date(ms).toISOString())))),
+    readInventory(source, {}, context.levels),
+    readFulfilment(source, { limit: 1 }, context.limits, context.now),
   ]);
   const minutes = starts.map((ms, i) => {
     const minute = new Date(ms).toISOString();

@@ -5,10 +5,20 @@
 import { Hono } from 'hono';
 import { ProblemError } from '../http/problem.ts';
 import { readModelKeys } from '../../shared/read-models.ts';
-import { readSnapshot, type ViewDefinitions, type ViewDeps } from './definitions.ts';
+import { readSnapshot, viewDefinitions, type ViewDefinitions, type ViewDeps } from './definitions.ts';
+import type { ReadModelSource } from './read-model-source.ts';
 import { toOrder, toTimeline } from './stored-order.ts';
 
-export function viewRoutes(deps: ViewDeps & { views: ViewDefinitions }): Hono {
+export interface ViewRouteDeps extends ViewDeps {
+  views: ViewDefinitions;
+  /** The read models as of a past moment (ms), folded from the event store; absent without one. */
+  asOf?: (atMs: number) => Promise<ReadModelSource>;
+}
+
+/** RFC 3339 with a zone, as CloudEvents times are written. */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+export function viewRoutes(deps: ViewRouteDeps): Hono {
   const { views } = deps;
   const app = new Hono();
   app.get('/views/:view', async (c) => {
@@ -16,21 +26,28 @@ export function viewRoutes(deps: ViewDeps & { views: ViewDefinitions }): Hono {
     const view = views[name];
     if (!view) throw new ProblemError('notFound', 404, `No view "${name}". Views: ${Object.keys(views).join(', ')}.`);
     const { asOf, ...query } = c.req.query();
-    if (asOf !== undefined) {
-      throw new ProblemError('notImplemented', 501, 'asOf needs the ClickHouse event store, which this deployment does not have yet.');
-    }
     const parsed = view.filter.safeParse(query);
     if (!parsed.success) {
       const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'filter'}: ${i.message}`).join('; ');
       throw new ProblemError('badRequest', 400, `Invalid filter for view "${name}": ${detail}`);
     }
-    return c.json(await readSnapshot(deps.redis, name, view, parsed.data));
+    if (asOf === undefined) return c.json(await readSnapshot(deps.source, name, view, parsed.data));
+
+    const atMs = RFC3339.test(asOf) ? Date.parse(asOf) : NaN;
+    if (Number.isNaN(atMs)) throw new ProblemError('badRequest', 400, `asOf must be an RFC 3339 time such as 2026-11-26T10:00:00Z, not "${asOf}".`);
+    if (!deps.asOf) {
+      throw new ProblemError('notImplemented', 501, 'asOf needs the history store, which this process does not have (run it with the history role, or set CLICKHOUSE_URL).');
+    }
+    // The same views over the read models of that moment, with its clock (the 60 minutes before it, stuck as of then).
+    const source = await deps.asOf(atMs);
+    const past = viewDefinitions({ source, config: deps.config, now: () => atMs })[name]!;
+    return c.json(await readSnapshot(source, name, past, parsed.data));
   });
   app.get('/orders/:orderId', async (c) => {
     const orderId = c.req.param('orderId');
     const [json, steps] = await Promise.all([
-      deps.redis.get(readModelKeys.order(orderId)),
-      deps.redis.zRange(readModelKeys.orderTimeline(orderId), 0, -1),
+      deps.source.get(readModelKeys.order(orderId)),
+      deps.source.zRange(readModelKeys.orderTimeline(orderId), 0, -1),
     ]);
     if (!json) throw new ProblemError('notFound', 404, `No order "${orderId}" has been seen.`);
     return c.json({ order: toOrder(JSON.parse(json)), timeline: toTimeline(steps) });
