@@ -22,6 +22,10 @@ import { decode, type Delivery, type StreamEntry } from './decode.ts';
 import { ensureGroup } from './groups.ts';
 import { PartitionLeases } from './leases.ts';
 import { PartitionReader } from './partition-reader.ts';
+import { trimAcknowledged } from './retention.ts';
+
+/** How often the streams of owned partitions are trimmed below what every group acknowledged. */
+const TRIM_EVERY_MS = 60_000;
 
 export interface ProjectorOptions {
   redis: RedisClient;
@@ -84,6 +88,13 @@ export class Projector {
       takeUntil(this.#stopping),
     ).subscribe());
     this.#subscriptions.add(this.leases.owned$.subscribe((owned) => this.#follow(owned)));
+    this.#subscriptions.add(interval(TRIM_EVERY_MS).pipe(
+      exhaustMap(() => defer(() => trimAcknowledged(redis, [...this.leases.owned])).pipe(catchError((error: Error) => {
+        log(`projector: trimming the streams failed: ${error.message}`);
+        return EMPTY;
+      }))),
+      takeUntil(this.#stopping),
+    ).subscribe());
   }
 
   /** Finishes the batches in flight, then gives up every lease. */
