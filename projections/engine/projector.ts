@@ -26,6 +26,8 @@ import { trimAcknowledged } from './retention.ts';
 
 /** How often the streams of owned partitions are trimmed below what every group acknowledged. */
 const TRIM_EVERY_MS = 60_000;
+/** The last hour stays on the bus in any case, for inspection and re-delivery. */
+const KEEP_ON_BUS_MS = 60 * 60_000;
 
 export interface ProjectorOptions {
   redis: RedisClient;
@@ -89,7 +91,7 @@ export class Projector {
     ).subscribe());
     this.#subscriptions.add(this.leases.owned$.subscribe((owned) => this.#follow(owned)));
     this.#subscriptions.add(interval(TRIM_EVERY_MS).pipe(
-      exhaustMap(() => defer(() => trimAcknowledged(redis, [...this.leases.owned])).pipe(catchError((error: Error) => {
+      exhaustMap(() => defer(() => trimAcknowledged(redis, [...this.leases.owned], { keepSince: this.#options.now() - KEEP_ON_BUS_MS })).pipe(catchError((error: Error) => {
         log(`projector: trimming the streams failed: ${error.message}`);
         return EMPTY;
       }))),

@@ -48,6 +48,14 @@ describe('stream retention', () => {
     expect(await remaining()).toEqual(['1-8', '1-9', '1-10']);
   });
 
+  it('keeps entries newer than the window asked for, acknowledged or not', async () => {
+    await consume(CONSUMER_GROUPS.live, 10, 10);
+    await consume(CONSUMER_GROUPS.history, 10, 10);
+    // Ids 1-n were added at ms 1: a window from ms 1 keeps them all.
+    expect(await trimAcknowledged(redis, [0], { keepSince: 1 })).toBe(0);
+    expect(await trimAcknowledged(redis, [0], { keepSince: 2 })).toBe(9);
+  });
+
   it('trims nothing while a group does not exist yet: it will read from the start', async () => {
     await consume(CONSUMER_GROUPS.live, 10, 10);
     expect(await trimAcknowledged(redis, [0])).toBe(0);

@@ -7,17 +7,23 @@
 import type { RedisClient } from '../../platform/redis/client.ts';
 import { compareStreamIds, CONSUMER_GROUPS, streamKey, type ConsumerGroup } from '../../shared/streams.ts';
 
+export interface TrimOptions {
+  groups?: readonly ConsumerGroup[];
+  /** Entries added at or after this time (ms) stay whatever was acknowledged: a recent window kept on the bus. */
+  keepSince?: number;
+}
+
 /** Trims these partition streams below their oldest entry not yet acknowledged by some group; returns entries removed. */
-export async function trimAcknowledged(
-  redis: RedisClient,
-  partitions: Iterable<number>,
-  groups: readonly ConsumerGroup[] = Object.values(CONSUMER_GROUPS),
-): Promise<number> {
+export async function trimAcknowledged(redis: RedisClient, partitions: Iterable<number>, options: TrimOptions = {}): Promise<number> {
+  const { groups = Object.values(CONSUMER_GROUPS), keepSince } = options;
   let removed = 0;
   for (const partition of partitions) {
     const key = streamKey(partition);
-    const keep = await oldestToKeep(redis, key, groups);
-    if (keep !== undefined) removed += await redis.xTrim(key, 'MINID', keep);
+    let keep = await oldestToKeep(redis, key, groups);
+    if (keep === undefined) continue;
+    // Stream ids start with the time the entry was added.
+    if (keepSince !== undefined && compareStreamIds(`${keepSince}-0`, keep) < 0) keep = `${keepSince}-0`;
+    removed += await redis.xTrim(key, 'MINID', keep);
   }
   return removed;
 }
