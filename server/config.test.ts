@@ -14,7 +14,7 @@ describe('config', () => {
     });
     expect(config.redisUrl).toBeUndefined();
     expect(config.clickhouseUrl).toBeUndefined();
-    expect([...config.roles]).toEqual(['api', 'projector']);
+    expect([...config.roles]).toEqual(['api', 'projector', 'history']);
     expect(Object.isFrozen(config.ingest)).toBe(true);
   });
 

@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
-export const ROLES = ['api', 'projector'] as const;
+/** api: ingest and read API; projector: the live read models ("live" group); history: the ClickHouse event store ("history" group). */
+export const ROLES = ['api', 'projector', 'history'] as const;
 export type Role = (typeof ROLES)[number];
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
@@ -56,11 +57,16 @@ const settingsSchema = z.object({
   EVENTDECK_RETRY_FACTOR: z.coerce.number().min(1).default(2),
   EVENTDECK_RETRY_CAP_MS: int(1).default(5_000),
   EVENTDECK_RETRY_ATTEMPTS: int(1, 100).default(5),
+  EVENTDECK_HISTORY_BATCH_SIZE: int(1, 100_000).default(5_000),
+  EVENTDECK_HISTORY_BATCH_WAIT_MS: int(1, 60_000).default(1_000),
   EVENTDECK_LEASE_TTL_MS: int(500).default(10_000),
   EVENTDECK_PENDING_IDLE_MS: int(100).default(60_000),
   EVENTDECK_REORDER_LEVEL: int(0).default(10),
   EVENTDECK_LIVE_CONFLATION_MS: int(0, 60_000).default(100),
   EVENTDECK_LIVE_MAX_MESSAGE_BYTES: int(1024).default(64 * 1024),
+  EVENTDECK_QUERY_MAX_ROWS: int(1).default(100_000),
+  EVENTDECK_QUERY_TIMEOUT_MS: int(1).default(30_000),
+  EVENTDECK_QUERY_MAX_MEMORY_BYTES: int(1024 * 1024).default(1024 ** 3),
   /** Structured parts only the JSON file can carry. */
   registry: z.strictObject({ types: z.array(typeSchema).default([]) }).default({ types: [] }),
   reorderLevels: z.record(z.string(), int(0)).default({}),
@@ -91,7 +97,11 @@ export interface Config {
     pendingIdleMs: number;
     retry: RetryPolicy;
   };
+  /** The history group's batches (leases, pending idle and retries as the projector's). */
+  history: { batchSize: number; batchWaitMs: number };
   live: { conflationMs: number; maxMessageBytes: number };
+  /** Bounds of analyst SQL (POST /api/query); a request may ask for fewer rows. */
+  query: { maxRows: number; timeoutMs: number; maxMemoryBytes: number };
   registryTypes: readonly UserTypeDefinition[];
   inventory: { defaultReorderLevel: number; reorderLevels: Readonly<Record<string, number>> };
   stageLimitsMs: Readonly<{ placed: number; reserved: number; paid: number }>;
@@ -149,7 +159,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         attempts: s.EVENTDECK_RETRY_ATTEMPTS,
       },
     },
+    history: { batchSize: s.EVENTDECK_HISTORY_BATCH_SIZE, batchWaitMs: s.EVENTDECK_HISTORY_BATCH_WAIT_MS },
     live: { conflationMs: s.EVENTDECK_LIVE_CONFLATION_MS, maxMessageBytes: s.EVENTDECK_LIVE_MAX_MESSAGE_BYTES },
+    query: {
+      maxRows: s.EVENTDECK_QUERY_MAX_ROWS,
+      timeoutMs: s.EVENTDECK_QUERY_TIMEOUT_MS,
+      maxMemoryBytes: s.EVENTDECK_QUERY_MAX_MEMORY_BYTES,
+    },
     registryTypes: s.registry.types,
     inventory: { defaultReorderLevel: s.EVENTDECK_REORDER_LEVEL, reorderLevels: s.reorderLevels },
     stageLimitsMs: s.stageLimitsMs,
@@ -177,7 +193,8 @@ function parseRoles(list: string): ReadonlySet<Role> {
   const unknown = names.filter((r) => !(ROLES as readonly string[]).includes(r));
   if (unknown.length > 0 || names.length === 0) {
     throw new ConfigError(
-      `EVENTDECK_ROLES must be a comma-separated list of ${ROLES.join(', ')}; got "${list}"`,
+      `EVENTDECK_ROLES must be a comma-separated list of ${ROLES.join(', ')} (unset: all of them); got "${list}"`
+        + (unknown.length > 0 ? ` (unknown: ${unknown.join(', ')})` : ''),
     );
   }
   return new Set(names as Role[]);

@@ -20,6 +20,19 @@ import { webAppRoutes } from './http/web-app.ts';
 import { startLiveHub, type LiveHub } from './live/hub.ts';
 import { builtInProjections } from '../projections/index.ts';
 import { Projector } from '../projections/engine/projector.ts';
+import { PartitionLeases } from '../projections/engine/leases.ts';
+import { PartitionReader } from '../projections/engine/partition-reader.ts';
+import { ensureGroup } from '../projections/engine/groups.ts';
+import { backoffMs } from '../projections/engine/backoff.ts';
+import { LeaseLostError } from '../projections/engine/errors.ts';
+import type { ConsumerEngine } from './history/consumer-engine.ts';
+import { startHistoryRole, type HistoryRole } from './history/history-role.ts';
+import { eventsUpTo } from './history/events-up-to.ts';
+import { openHistoryStore } from './history/open-store.ts';
+import { openAnalystSql } from './query/open-analyst.ts';
+import { queryRoutes } from './query/routes.ts';
+import { memorySource } from './views/memory-source.ts';
+import { foldInMemory } from '../projections/fold-in-memory.ts';
 
 export interface EventDeckOptions {
   log?: (line: string) => void;
@@ -38,6 +51,8 @@ export interface RunningEventDeck {
   redisUrl: string;
   /** The live hub, with the api role. */
   hub?: LiveHub;
+  /** The history store and writer, with the history role. */
+  history?: HistoryRole;
   stop(): Promise<void>;
 }
 
@@ -58,12 +73,34 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
     const redis = await connectRedis(resolved.url, { failFast: true });
     stops.push(async () => void (await redis.close()));
 
+    // First: the api role reads the history store (?asOf=, analyst SQL) of this process.
+    let history: HistoryRole | undefined;
+    if (config.roles.has('history')) {
+      // Its own connection, which waits through Redis outages like the projector's.
+      const historyRedis = await connectRedis(resolved.url);
+      stops.push(async () => void (await historyRedis.close()));
+      history = await startHistoryRole({ config, redis: historyRedis, engine: consumerEngine, now, log });
+      stops.push(() => history!.stop());
+    }
+    // Where past states are folded from: this process's history store, or a ClickHouse server any process may read.
+    const pastStore = history?.store ?? (config.roles.has('api') && config.clickhouseUrl ? await openHistoryStore(config) : undefined);
+    if (pastStore && !history) stops.push(() => pastStore.close());
+    const asOf = pastStore
+      ? async (atMs: number) => memorySource(foldInMemory(builtInProjections, await eventsUpTo(pastStore, registry, atMs)))
+      : undefined;
+
     const routes: Array<[string, ReturnType<typeof healthRoutes>]> = [['/', healthRoutes(redis)]];
     const views = viewDefinitions({ source: redis, config, now });
     if (config.roles.has('api')) {
       routes.push(['/api/events', ingestRoutes({ redis, registry, validator, config, now, log })]);
       routes.push(['/api/registry', registryRoutes(registry)]);
-      routes.push(['/api', viewRoutes({ source: redis, config, now, views })]);
+      routes.push(['/api', viewRoutes({ source: redis, config, now, views, asOf })]);
+      if (pastStore) {
+        // Analyst SQL on a connection of its own (chDB: a session on the same data dir, which only this process holds).
+        const analyst = await openAnalystSql(config);
+        stops.push(() => analyst.close());
+        routes.push(['/api/query', queryRoutes({ analyst, config, log })]);
+      }
       routes.push(['/', webAppRoutes(options.webDir ?? DEFAULT_WEB_DIR)]);
     }
     if (config.roles.has('projector')) {
@@ -98,7 +135,7 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     log(`EventDeck listening on ${url} (roles: ${[...config.roles].join(', ')}; Redis ${resolved.url})`);
-    return { url, redisUrl: resolved.url, hub, stop: stopAll };
+    return { url, redisUrl: resolved.url, hub, history, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;
@@ -106,6 +143,15 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
 }
 
 export type { RedisClient };
+
+/** The consumer-group engine of projections/engine, handed to the history writer (server/ may not import it). */
+export const consumerEngine: ConsumerEngine = {
+  leases: (redis, options) => new PartitionLeases(redis, options),
+  reader: (connection, partition, options) => new PartitionReader(connection, partition, options),
+  ensureGroup,
+  backoffMs,
+  isLeaseLost: (error) => error instanceof LeaseLostError,
+};
 
 function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number): Promise<ServerType> {
   return new Promise((resolve, reject) => {

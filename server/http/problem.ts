@@ -35,6 +35,11 @@ export const PROBLEM_TYPES = {
   notImplemented: { slug: 'not-implemented', title: 'Not available in this deployment' },
   unavailable: { slug: 'unavailable', title: 'A service EventDeck needs is unavailable' },
   internal: { slug: 'internal', title: 'Internal error' },
+  readOnly: { slug: 'read-only', title: 'Only reading statements run here' },
+  invalidQuery: { slug: 'invalid-query', title: 'ClickHouse rejected the query' },
+  tooManyRows: { slug: 'too-many-rows', title: 'The result has more rows than allowed' },
+  queryTimeout: { slug: 'query-timeout', title: 'The query ran too long' },
+  queryMemory: { slug: 'query-memory', title: 'The query needs more memory than allowed' },
 } as const;
 export type ProblemKind = keyof typeof PROBLEM_TYPES;
 
