@@ -28,6 +28,7 @@ import { ENTRY_FIELDS, streamKey } from '../shared/streams.ts';
 import { projectionsCaughtUp } from './support/caught-up.ts';
 import { eventually, jsonOf, postEvents, startTestDeck } from './support/eventdeck.ts';
 import { inventoryReceived, inventoryReserved, orderCancelled, orderPlaced, paymentAuthorized, paymentFailed, shipmentCreated } from './support/events.ts';
+import { startEventDeckProcess, type EventDeckProcess } from './support/eventdeck-process.ts';
 import { startTestRedis, type TestRedis } from './support/redis-server.ts';
 
 const start = Date.parse('2026-11-20T09:00:00Z');
@@ -138,5 +139,42 @@ describe('views as of a past time', () => {
     expect((await jsonOf(bad)).detail).toContain('RFC 3339');
     const none = await fetch(`${deck.url}/api/views/inventory?asOf=${encodeURIComponent(asOf)}`);
     expect(none.status).toBe(501);
+  });
+});
+
+describe('a process with every role (embedded chDB)', () => {
+  let ownRedis: TestRedis;
+  let full: EventDeckProcess;
+  const get = async (path: string) => jsonOf(await fetch(`${full.url}${path}`));
+
+  beforeAll(async () => {
+    ownRedis = await startTestRedis();
+    full = await startEventDeckProcess({ REDIS_URL: ownRedis.url, EVENTDECK_BATCH_WAIT_MS: '10', EVENTDECK_HISTORY_BATCH_WAIT_MS: '50' });
+    expect((await postEvents(full.url, [...early, ...late])).status).toBe(202);
+    // The history group has every event once the view as of now counts them all.
+    await eventually(async () => (await get(`/api/views/inventory?asOf=${encodeURIComponent(new Date().toISOString())}`)).version,
+      (version) => version === early.length + late.length, 30_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    await full?.kill();
+    await ownRedis?.stop();
+  });
+
+  it('answers ?asOf= from its own event store, equal to the live views that saw only the events up to then', async () => {
+    for (const view of ['inventory', 'orders'] as const) {
+      expect((await get(`/api/views/${view}?asOf=${encodeURIComponent(asOf)}`)).state).toEqual(liveBefore[view]!.state);
+    }
+  });
+
+  it('answers analyst SQL over the same store', async () => {
+    const response = await fetch(`${full.url}/api/query`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sql: 'SELECT type, count() AS n FROM events FINAL GROUP BY type ORDER BY type', format: 'ndjson' }),
+    });
+    expect(response.status).toBe(200);
+    const rows = (await response.text()).trim().split('\n').map((line) => JSON.parse(line));
+    expect(rows).toContainEqual({ type: 'inventory.received', n: 2 });
+    expect(rows.reduce((sum, row) => sum + row.n, 0)).toBe(early.length + late.length);
   });
 });
