@@ -12,7 +12,11 @@ let client: RedisClient;
 
 beforeAll(async () => {
   redis = await startTestRedis({ appendonly: true });
-  deck = await startTestDeck({ redisUrl: redis.url, env: { EVENTDECK_BATCH_SIZE: '25', EVENTDECK_LEASE_TTL_MS: '2000' } });
+  // The projector is under test: no history role (and no chDB) in this process.
+  deck = await startTestDeck({
+    redisUrl: redis.url,
+    env: { EVENTDECK_BATCH_SIZE: '25', EVENTDECK_LEASE_TTL_MS: '2000', EVENTDECK_ROLES: 'api,projector' },
+  });
   client = await connectRedis(redis.url);
 });
 
