@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { resolveRedis } from '../server/redis/local-redis.ts';
 import { ingestPart } from './ingest.ts';
 import { livePart } from './live.ts';
-import { freePort, type BenchPart } from './part.ts';
+import { freePort } from '../platform/net/free-port.ts';
+import type { BenchPart } from './part.ts';
 import { projectionPart } from './projection.ts';
 
 /** Each part in its own module; later issues add theirs here. */

@@ -3,7 +3,6 @@
  * they share. A part measures one thing against the private Redis it is given.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -57,14 +56,3 @@ export function writeFigures(root: string, name: string, figures: unknown): stri
   return file;
 }
 
-/** A port nothing listens on right now, on loopback. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from './part.ts';
+import { freePort } from '../platform/net/free-port.ts';
 
 export interface ServerProcess {
   url: string;

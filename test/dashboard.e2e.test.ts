@@ -6,7 +6,8 @@ import { launchBrowser } from './support/browser.ts';
 import { postEvents } from './support/eventdeck.ts';
 import { startEventDeckProcess, type EventDeckProcess } from './support/eventdeck-process.ts';
 import { inventoryReceived, inventoryReserved, orderPlaced, paymentAuthorized, paymentFailed } from './support/events.ts';
-import { freePort, startTestRedis, type TestRedis } from './support/redis-server.ts';
+import { freePort } from '../platform/net/free-port.ts';
+import { startTestRedis, type TestRedis } from './support/redis-server.ts';
 
 let redis: TestRedis;
 let server: EventDeckProcess;

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../../test/support/redis-server.ts';
+import { freePort } from '../../platform/net/free-port.ts';
 import { RedisUnavailableError, resolveRedis } from './local-redis.ts';
 
 describe('the local Redis default', () => {

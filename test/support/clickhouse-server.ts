@@ -11,7 +11,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from './redis-server.ts';
+import { freePort } from '../../platform/net/free-port.ts';
 
 export interface TestClickHouse {
   /** For CLICKHOUSE_URL: http://127.0.0.1:<port> (database "default", user "default"). */

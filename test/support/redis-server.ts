@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../../platform/net/free-port.ts';
 
 export interface TestRedis {
   url: string;
@@ -19,17 +20,6 @@ export interface TestRedis {
   /** Starts it again on the same port and data dir (AOF replays what it held). */
   restart(): Promise<void>;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startTestRedis(options: { appendonly?: boolean } = {}): Promise<TestRedis> {
