@@ -45,6 +45,18 @@ export class ViewFeed<V extends ViewName> {
     });
   }
 
+  /**
+   * Hands every new state to the listener a parent passed (read afresh each
+   * time, it may change). Only the state is followed: whatever the listener
+   * reads is its own business. Call during component setup, like the constructor.
+   */
+  reportStates(listener: () => ((state: ViewSnapshot<V>['state']) => void) | undefined): void {
+    $effect(() => {
+      const state = this.state;
+      if (state) untrack(() => listener()?.(state));
+    });
+  }
+
   get snapshot(): ViewSnapshot<V> | null {
     return this.#live ? this.#live.snapshot : this.#rest.snapshot;
   }
