@@ -145,3 +145,55 @@ describe('a poison event', () => {
     await expect.poll(pendingEntries).toBe(0);
   });
 });
+
+/** Ids of the connections waiting in a blocking XREAD. */
+async function readingConnections(): Promise<string[]> {
+  const list = String(await client.sendCommand(['CLIENT', 'LIST']));
+  return [...list.matchAll(/^id=(\d+) .* cmd=xread\b/gm)].map((m) => m[1]!);
+}
+
+describe('a read whose reply never arrived', () => {
+  let projector: Projector | undefined;
+  afterEach(async () => {
+    await projector?.stop();
+    projector = undefined;
+  });
+
+  it('applies the entries it delivered before anything newer: none is skipped under a later checkpoint', async () => {
+    const [warehouseId, sku] = ['w-lost-reply', 'sku-1'];
+    const partition = partitionOf(`${warehouseId}:${sku}`, PARTITIONS);
+    const received = (id: string, qty: number) => ({
+      specversion: '1.0', id, source: '/warehouse', type: 'inventory.received', time: new Date().toISOString(),
+      data: { warehouseId, sku, qty },
+    });
+    const onHand = async () => {
+      const view = await jsonOf(await fetch(`${api.url}/api/views/inventory?warehouseId=${warehouseId}`));
+      return (view.state.rows as Array<{ sku: string; onHand: number }>).find((r) => r.sku === sku)?.onHand;
+    };
+    projector = new Projector({
+      redis: client, registry: createRegistry(orderFulfilmentTypes), projections: builtInProjections, partitions: PARTITIONS,
+      // Long idle waits: the loop sits in its blocking read when its connection is cut.
+      batchSize: 100, batchWaitMs: 5_000, leaseTtlMs: 2000, pendingIdleMs: 60_000,
+      retry: { baseMs: 5, factor: 2, capMs: 50, attempts: 3 },
+    });
+    await projector.start();
+    await publish([received('r-1', 1)]);
+    await expect.poll(onHand, { timeout: 10_000 }).toBe(1);
+
+    // Redis runs a read for the projector and the reply is lost with the connection (as when Redis
+    // dies after it ran XREADGROUP): two receipts are delivered to the projector, which never saw them.
+    const raw = (id: string, qty: number) => JSON.stringify({ ...received(id, qty), dataversion: 1, partitionkey: `${warehouseId}:${sku}` });
+    await client.multi()
+      .xAdd(streamKey(partition), '*', { [ENTRY_FIELDS.event]: raw('r-2', 10), [ENTRY_FIELDS.acceptedAt]: String(Date.now()) })
+      .xAdd(streamKey(partition), '*', { [ENTRY_FIELDS.event]: raw('r-3', 100), [ENTRY_FIELDS.acceptedAt]: String(Date.now()) })
+      .xReadGroup(CONSUMER_GROUPS.live, projector.ownerId, { key: streamKey(partition), id: '>' })
+      .exec();
+    // Cut the projector's reading connections (each waits in a blocking XREAD).
+    await expect.poll(() => readingConnections().then((ids) => ids.length)).toBe(PARTITIONS);
+    for (const id of await readingConnections()) await client.sendCommand(['CLIENT', 'KILL', 'ID', id]);
+    await publish([received('r-4', 1000)]);
+
+    await expect.poll(onHand, { timeout: 10_000 }).toBe(1111);
+    await expect.poll(pendingEntries).toBe(0);
+  });
+});

@@ -141,7 +141,10 @@ export class Projector {
       await connection.connect();
       return connection;
     }).pipe(
-      mergeMap((connection) => {
+      mergeMap((connection) => defer(() => {
+        // A fresh reader on every (re)start: it takes this consumer's pending entries first. A read
+        // whose reply was lost (Redis died after XREADGROUP ran) left entries delivered but never
+        // seen; reading newer ones first would move the checkpoints past them, and they would be skipped.
         const reader = new PartitionReader(connection, partition, {
           group: CONSUMER_GROUPS.live, owner: this.ownerId, batchSize, blockMs: batchWaitMs, pendingIdleMs, now,
         });
@@ -149,16 +152,17 @@ export class Projector {
           concatMap((entries) => (entries.length > 0 ? this.#processBatch(partition, entries) : of(undefined))),
           // Pull-based: the next read starts only when this batch is done; a stop ends the loop between batches.
           repeat({ delay: () => (stopRequested ? EMPTY : of(0)) }),
-          // A failed read (Redis away) is retried with backoff; nothing was acknowledged, so nothing is lost.
-          retry({ delay: (error: Error, count) => this.#backoffAfter(`partition ${partition} read`, error, count) }),
-          // Another process owns the partition now: this loop ends; what it held is claimed by the new owner.
-          catchError((error: Error) => (error instanceof LeaseLostError ? EMPTY : throwError(() => error))),
-          finalize(() => {
-            stopWatch.unsubscribe();
-            void connection.close().catch(() => connection.destroy());
-          }),
         );
-      }),
+      }).pipe(
+        // A failed read or acknowledgement (Redis away) starts the loop again after a backoff; nothing unacknowledged is lost.
+        retry({ delay: (error: Error, count) => this.#backoffAfter(`partition ${partition} read`, error, count) }),
+        // Another process owns the partition now: this loop ends; what it held is claimed by the new owner.
+        catchError((error: Error) => (error instanceof LeaseLostError ? EMPTY : throwError(() => error))),
+        finalize(() => {
+          stopWatch.unsubscribe();
+          void connection.close().catch(() => connection.destroy());
+        }),
+      )),
       ignoreElements(),
     );
   }
