@@ -20,11 +20,8 @@ import { webAppRoutes } from './http/web-app.ts';
 import { startLiveHub, type LiveHub } from './live/hub.ts';
 import { builtInProjections } from '../projections/index.ts';
 import { Projector } from '../projections/engine/projector.ts';
-import { PartitionLeases } from '../projections/engine/leases.ts';
-import { PartitionReader } from '../projections/engine/partition-reader.ts';
-import { ensureGroup } from '../projections/engine/groups.ts';
+import { OwnedPartitions } from '../projections/engine/owned-partitions.ts';
 import { backoffMs } from '../projections/engine/backoff.ts';
-import { LeaseLostError } from '../projections/engine/errors.ts';
 import type { ConsumerEngine } from './history/consumer-engine.ts';
 import { startHistoryRole, type HistoryRole } from './history/history-role.ts';
 import { eventsUpTo } from './history/events-up-to.ts';
@@ -146,11 +143,8 @@ export type { RedisClient };
 
 /** The consumer-group engine of projections/engine, handed to the history writer (server/ may not import it). */
 export const consumerEngine: ConsumerEngine = {
-  leases: (redis, options) => new PartitionLeases(redis, options),
-  reader: (connection, partition, options) => new PartitionReader(connection, partition, options),
-  ensureGroup,
+  ownedPartitions: (redis, options, work) => new OwnedPartitions(redis, options, work),
   backoffMs,
-  isLeaseLost: (error) => error instanceof LeaseLostError,
 };
 
 function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number): Promise<ServerType> {

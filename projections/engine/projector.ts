@@ -1,15 +1,15 @@
 /**
  * The "live" consumer group: projects the partition streams into the Redis
- * read models. Per owned partition, one pull-based loop (the next batch is read
- * only after the last one is committed and acknowledged); per batch, every
+ * read models. Per owned partition, one pull-based loop (OwnedPartitions: the
+ * next batch is read only after the last one is committed and acknowledged); per batch, every
  * projection commits in one round with the acknowledgement. A projection that
  * fails on some events goes on alone, with its own retries and dead letters,
  * so it never holds back the others' writes, only the batch's acknowledgement.
  */
 import os from 'node:os';
 import {
-  catchError, concatMap, defer, EMPTY, exhaustMap, finalize, from, ignoreElements, interval, lastValueFrom, map,
-  mergeMap, type Observable, of, repeat, retry, Subject, Subscription, takeUntil, throwError, timer, toArray,
+  catchError, concatMap, defer, EMPTY, exhaustMap, from, interval, map, mergeMap, type Observable, of, retry, Subject,
+  Subscription, timer, toArray,
 } from 'rxjs';
 import type { RedisClient } from '../../platform/redis/client.ts';
 import type { Registry } from '../../shared/registry.ts';
@@ -19,9 +19,8 @@ import { backoffMs, type BackoffPolicy } from './backoff.ts';
 import { commitBatch, commitTogether, type CommitResult } from './commit-batch.ts';
 import { CheckpointMovedError, LeaseLostError, ProjectionFailedError } from './errors.ts';
 import { decode, type Delivery, type StreamEntry } from './decode.ts';
-import { ensureGroup } from './groups.ts';
-import { PartitionLeases } from './leases.ts';
-import { PartitionReader } from './partition-reader.ts';
+import type { PartitionLeases } from './leases.ts';
+import { OwnedPartitions } from './owned-partitions.ts';
 import { trimAcknowledged } from './retention.ts';
 
 /** How often the streams of owned partitions are trimmed below what every group acknowledged. */
@@ -56,115 +55,54 @@ export interface BatchCommitted {
 
 export class Projector {
   readonly ownerId: string;
-  readonly leases: PartitionLeases;
+  readonly #partitions: OwnedPartitions;
   readonly #committed = new Subject<BatchCommitted>();
   /** Every committed batch. */
   readonly committed$ = this.#committed.asObservable();
   readonly #options: Required<Omit<ProjectorOptions, 'ownerId'>>;
-  readonly #loops = new Map<number, { stop: Subject<void>; done: Promise<void> }>();
   /** Last checkpoint this process committed, by projection and partition (a hint: commits verify it). */
   readonly #checkpoints = new Map<string, string>();
-  readonly #stopping = new Subject<void>();
-  #subscriptions = new Subscription();
-  #stopped = false;
+  #trimming = new Subscription();
 
   constructor(options: ProjectorOptions) {
     this.ownerId = options.ownerId ?? `${os.hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     this.#options = { now: Date.now, random: Math.random, log: () => {}, ...options };
-    this.leases = new PartitionLeases(options.redis, {
-      group: CONSUMER_GROUPS.live, partitions: options.partitions, ownerId: this.ownerId,
-      ttlMs: options.leaseTtlMs, now: this.#options.now,
+    const { redis, partitions, batchSize, batchWaitMs, leaseTtlMs, pendingIdleMs, retry: policy, now, random, log } = this.#options;
+    this.#partitions = new OwnedPartitions(redis, {
+      group: CONSUMER_GROUPS.live, partitions, ownerId: this.ownerId, leaseTtlMs, batchSize, blockMs: batchWaitMs, pendingIdleMs,
+      retry: policy, now, random, log: (line) => log(`projector: ${line}`),
+    }, {
+      round: (partition, reader) => defer(() => reader.next()).pipe(
+        concatMap((entries) => (entries.length > 0 ? this.#processBatch(partition, entries) : of(undefined))),
+      ),
+      // A partition taken over may have moved on under another owner: forget what we knew of it.
+      owned: (partition) => {
+        for (const projection of this.#options.projections) this.#checkpoints.delete(`${projection.name}:${partition}`);
+      },
     });
   }
 
+  get leases(): PartitionLeases {
+    return this.#partitions.leases;
+  }
+
   async start(): Promise<void> {
-    const { redis, partitions, leaseTtlMs, log } = this.#options;
-    for (let p = 0; p < partitions; p++) await ensureGroup(redis, streamKey(p), CONSUMER_GROUPS.live);
-    await this.leases.tick();
-    // Renew at a third of the TTL: two missed rounds still keep the leases.
-    this.#subscriptions.add(interval(leaseTtlMs / 3).pipe(
-      exhaustMap(() => defer(() => this.leases.tick()).pipe(catchError((error: Error) => {
-        log(`projector: lease round failed: ${error.message}`);
-        return EMPTY;
-      }))),
-      takeUntil(this.#stopping),
-    ).subscribe());
-    this.#subscriptions.add(this.leases.owned$.subscribe((owned) => this.#follow(owned)));
-    this.#subscriptions.add(interval(TRIM_EVERY_MS).pipe(
-      exhaustMap(() => defer(() => trimAcknowledged(redis, [...this.leases.owned], { keepSince: this.#options.now() - KEEP_ON_BUS_MS })).pipe(catchError((error: Error) => {
+    const { redis, log, now } = this.#options;
+    await this.#partitions.start();
+    this.#trimming = interval(TRIM_EVERY_MS).pipe(
+      exhaustMap(() => defer(() => trimAcknowledged(redis, [...this.leases.owned], { keepSince: now() - KEEP_ON_BUS_MS })).pipe(catchError((error: Error) => {
         log(`projector: trimming the streams failed: ${error.message}`);
         return EMPTY;
       }))),
-      takeUntil(this.#stopping),
-    ).subscribe());
+    ).subscribe();
   }
 
   /** Finishes the batches in flight, then gives up every lease. */
   async stop(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    this.#stopping.next();
-    for (const loop of this.#loops.values()) loop.stop.next();
-    await Promise.all([...this.#loops.values()].map((l) => l.done));
-    this.#subscriptions.unsubscribe();
-    await this.leases.release().catch(() => undefined);
+    if (this.#partitions.stopped) return;
+    this.#trimming.unsubscribe();
+    await this.#partitions.stop();
     this.#committed.complete();
-  }
-
-  /** Starts a loop for each newly owned partition; lets loops of lost partitions end after their batch. */
-  #follow(owned: ReadonlySet<number>): void {
-    for (const [p, loop] of this.#loops) if (!owned.has(p)) loop.stop.next();
-    for (const p of owned) {
-      if (this.#loops.has(p) || this.#stopped) continue;
-      const stop = new Subject<void>();
-      // A partition taken over may have moved on under another owner: forget what we knew of it.
-      for (const projection of this.#options.projections) this.#checkpoints.delete(`${projection.name}:${p}`);
-      const done = lastValueFrom(this.#partitionLoop(p, stop), { defaultValue: undefined })
-        .catch((error: Error) => this.#options.log(`projector: partition ${p} stopped: ${error.message}`))
-        .then(() => {
-          this.#loops.delete(p);
-          // Owned again while this loop was winding down: start a fresh one.
-          if (this.leases.owned.has(p)) this.#follow(this.leases.owned);
-        });
-      this.#loops.set(p, { stop, done });
-    }
-  }
-
-  #partitionLoop(partition: number, stop: Subject<void>): Observable<void> {
-    const { redis, batchSize, batchWaitMs, pendingIdleMs, now } = this.#options;
-    let stopRequested = false;
-    const stopWatch = stop.subscribe(() => (stopRequested = true));
-    return defer(async () => {
-      // Blocking reads need a connection of their own.
-      const connection = redis.duplicate();
-      connection.on('error', () => {});
-      await connection.connect();
-      return connection;
-    }).pipe(
-      mergeMap((connection) => defer(() => {
-        // A fresh reader on every (re)start: it takes this consumer's pending entries first. A read
-        // whose reply was lost (Redis died after XREADGROUP ran) left entries delivered but never
-        // seen; reading newer ones first would move the checkpoints past them, and they would be skipped.
-        const reader = new PartitionReader(connection, partition, {
-          group: CONSUMER_GROUPS.live, owner: this.ownerId, batchSize, blockMs: batchWaitMs, pendingIdleMs, now,
-        });
-        return defer(() => reader.next()).pipe(
-          concatMap((entries) => (entries.length > 0 ? this.#processBatch(partition, entries) : of(undefined))),
-          // Pull-based: the next read starts only when this batch is done; a stop ends the loop between batches.
-          repeat({ delay: () => (stopRequested ? EMPTY : of(0)) }),
-        );
-      }).pipe(
-        // A failed read or acknowledgement (Redis away) starts the loop again after a backoff; nothing unacknowledged is lost.
-        retry({ delay: (error: Error, count) => this.#backoffAfter(`partition ${partition} read`, error, count) }),
-        // Another process owns the partition now: this loop ends; what it held is claimed by the new owner.
-        catchError((error: Error) => (error instanceof LeaseLostError ? EMPTY : throwError(() => error))),
-        finalize(() => {
-          stopWatch.unsubscribe();
-          void connection.close().catch(() => connection.destroy());
-        }),
-      )),
-      ignoreElements(),
-    );
   }
 
   #processBatch(partition: number, entries: StreamEntry[]): Observable<void> {
@@ -252,17 +190,10 @@ export class Projector {
             log(`projector: ${error.message}; attempt ${failedAttempts} of ${policy.attempts}`);
             return timer(backoffMs(policy, failedAttempts, this.#options.random));
           }
-          return this.#backoffAfter(`${projection.name} commit`, error, count);
+          return this.#partitions.backoffAfter(`${projection.name} commit`, error, count);
         },
       }),
     );
     return pause.pipe(concatMap(() => attempts));
-  }
-
-  /** Waits before retrying after an infrastructure error (Redis away): capped backoff, no budget. */
-  #backoffAfter(what: string, error: Error, count: number): Observable<number> {
-    if (error instanceof LeaseLostError || (this.#stopped && count > 3)) throw error;
-    this.#options.log(`projector: ${what} failed (${error.message}); retry ${count}`);
-    return timer(backoffMs(this.#options.retry, count, this.#options.random));
   }
 }

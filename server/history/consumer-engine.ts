@@ -1,6 +1,6 @@
 /**
- * What the history writer needs of the consumer-group engine: partition leases,
- * fenced pull-based reads, group creation and backoff. The engine lives in
+ * What the history writer needs of the consumer-group engine: its partitions
+ * (leases and one pull-based loop each, with fenced reads) and backoff. The engine lives in
  * projections/engine, which server/ may not import (.dependency-cruiser.cjs:
  * server never imports projection internals), so the composition root
  * (server/eventdeck.ts, `consumerEngine`) hands it over through this port.
@@ -22,30 +22,31 @@ export interface BackoffPolicy {
   capMs: number;
 }
 
-/** The partitions this process owns in one group, renewed by tick(). */
-export interface PartitionOwnership {
-  readonly owned$: Observable<ReadonlySet<number>>;
-  readonly owned: ReadonlySet<number>;
-  tick(): Promise<void>;
-  release(): Promise<void>;
-}
-
-/** Next batch of one partition (pending entries of a previous owner first); [] after an idle wait. */
+/** Next batch of one partition (this consumer's pending entries first); [] after an idle wait. */
 export interface BatchReader {
   next(): Promise<StreamEntry[]>;
 }
 
+/** One round of a partition's loop (read a batch, handle it); see projections/engine/owned-partitions.ts. */
+export interface PartitionWork {
+  round(partition: number, reader: BatchReader, stopped: () => boolean): Observable<unknown>;
+  /** Errors that end a partition's loop quietly, besides a lost lease. */
+  ends?(error: unknown): boolean;
+}
+
+/** A group's share of the partitions in this process: leases and one loop per owned partition. */
+export interface OwnedPartitionsPort {
+  readonly leases: { readonly owned: ReadonlySet<number> };
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Waits before a retry after an infrastructure error (throws what must end the loop instead). */
+  backoffAfter(what: string, error: Error, count: number): Observable<number>;
+}
+
 export interface ConsumerEngine {
-  leases(redis: RedisClient, options: {
-    group: ConsumerGroup; partitions: number; ownerId: string; ttlMs: number; now: () => number;
-  }): PartitionOwnership;
-  /** A reader on a connection of its own (it blocks). */
-  reader(connection: RedisClient, partition: number, options: {
-    group: ConsumerGroup; owner: string; batchSize: number; blockMs: number; pendingIdleMs: number; now: () => number;
-  }): BatchReader;
-  /** Creates the group at the start of the stream unless it exists. */
-  ensureGroup(redis: RedisClient, stream: string, group: string): Promise<void>;
+  ownedPartitions(redis: RedisClient, options: {
+    group: ConsumerGroup; partitions: number; ownerId: string; leaseTtlMs: number; batchSize: number; blockMs: number;
+    pendingIdleMs: number; retry: BackoffPolicy; now: () => number; random: () => number; log: (line: string) => void;
+  }, work: PartitionWork): OwnedPartitionsPort;
   backoffMs(policy: BackoffPolicy, attempt: number, random: () => number): number;
-  /** True for the reader's "another process owns this partition now". */
-  isLeaseLost(error: unknown): boolean;
 }

@@ -15,13 +15,10 @@
  */
 import { setMaxListeners } from 'node:events';
 import os from 'node:os';
-import {
-  catchError, concatMap, defer, EMPTY, exhaustMap, finalize, ignoreElements, interval, lastValueFrom, mergeMap,
-  type Observable, of, repeat, retry, Subject, Subscription, takeUntil, throwError, timer,
-} from 'rxjs';
+import { concatMap, defer, finalize, type Observable, of, retry, Subject } from 'rxjs';
 import type { RedisClient } from '../../platform/redis/client.ts';
 import { CONSUMER_GROUPS, deadLetterKey, streamKey } from '../../shared/streams.ts';
-import type { BackoffPolicy, BatchReader, ConsumerEngine, PartitionOwnership, StreamEntry } from './consumer-engine.ts';
+import type { BackoffPolicy, BatchReader, ConsumerEngine, OwnedPartitionsPort, StreamEntry } from './consumer-engine.ts';
 import { planHistoryBatch, type HistoryBatch } from './history-batch.ts';
 import type { HistoryStore } from './store.ts';
 
@@ -69,27 +66,38 @@ class BatchAbandonedError extends Error {
 
 export class HistoryWriter {
   readonly ownerId: string;
-  readonly leases: PartitionOwnership;
+  readonly #partitions: OwnedPartitionsPort;
   readonly #committed = new Subject<HistoryBatchCommitted>();
   /** Every batch stored and acknowledged. */
   readonly committed$ = this.#committed.asObservable();
   readonly #options: Required<Omit<HistoryWriterOptions, 'ownerId'>>;
-  readonly #loops = new Map<number, { stop: Subject<void>; done: Promise<void> }>();
-  readonly #stopping = new Subject<void>();
   /** Aborts inserts in flight at stop: they may still land, which a later redelivery makes harmless. */
   readonly #abort = new AbortController();
-  #subscriptions = new Subscription();
   #stopped = false;
   #held = 0;
 
   constructor(options: HistoryWriterOptions) {
     this.ownerId = options.ownerId ?? `${os.hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}-history`;
     this.#options = { now: Date.now, random: Math.random, log: () => {}, ...options };
+    const { redis, engine, partitions, batchSize, batchWaitMs, leaseTtlMs, pendingIdleMs, retry: policy, now, random, log } = this.#options;
     // One insert at a time per partition listens to it: up to P listeners is expected, not a leak.
-    setMaxListeners(options.partitions + 1, this.#abort.signal);
-    this.leases = options.engine.leases(options.redis, {
-      group: GROUP, partitions: options.partitions, ownerId: this.ownerId, ttlMs: options.leaseTtlMs, now: this.#options.now,
+    setMaxListeners(partitions + 1, this.#abort.signal);
+    this.#partitions = engine.ownedPartitions(redis, {
+      group: GROUP, partitions, ownerId: this.ownerId, leaseTtlMs, batchSize, pendingIdleMs, retry: policy, now, random,
+      // Short idle waits: a batch in collection is never held much past batchWaitMs.
+      blockMs: Math.max(1, Math.min(batchWaitMs, 250)),
+      log: (line) => log(`history: ${line}`),
+    }, {
+      round: (partition, reader, stopped) => defer(() => this.#collect(reader, stopped)).pipe(
+        concatMap((entries) => (entries.length > 0 ? this.#store(partition, entries, stopped) : of(undefined))),
+      ),
+      ends: (error) => error instanceof BatchAbandonedError,
     });
+  }
+
+  /** The partitions this writer owns now. */
+  get owned(): ReadonlySet<number> {
+    return this.#partitions.leases.owned;
   }
 
   /** Entries read and not yet acknowledged, over all partitions: at most owned partitions × (2 · batchSize − 1). */
@@ -99,81 +107,16 @@ export class HistoryWriter {
 
   async start(): Promise<void> {
     if (this.#stopped) return; // stopped while the history role still waited for ClickHouse
-    const { redis, engine, partitions, leaseTtlMs, log } = this.#options;
-    for (let p = 0; p < partitions; p++) await engine.ensureGroup(redis, streamKey(p), GROUP);
-    await this.leases.tick();
-    // Renewed on a timer of their own, so a batch retrying through a long outage keeps its partition.
-    this.#subscriptions.add(interval(leaseTtlMs / 3).pipe(
-      exhaustMap(() => defer(() => this.leases.tick()).pipe(catchError((error: Error) => {
-        log(`history: lease round failed: ${error.message}`);
-        return EMPTY;
-      }))),
-      takeUntil(this.#stopping),
-    ).subscribe());
-    this.#subscriptions.add(this.leases.owned$.subscribe((owned) => this.#follow(owned)));
+    await this.#partitions.start();
   }
 
   /** Ends every loop after its batch (a batch still waiting for ClickHouse is left pending), then gives up the leases. */
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    this.#stopping.next();
     this.#abort.abort();
-    for (const loop of this.#loops.values()) loop.stop.next();
-    await Promise.all([...this.#loops.values()].map((l) => l.done));
-    this.#subscriptions.unsubscribe();
-    await this.leases.release().catch(() => undefined);
+    await this.#partitions.stop();
     this.#committed.complete();
-  }
-
-  #follow(owned: ReadonlySet<number>): void {
-    for (const [p, loop] of this.#loops) if (!owned.has(p)) loop.stop.next();
-    for (const p of owned) {
-      if (this.#loops.has(p) || this.#stopped) continue;
-      const stop = new Subject<void>();
-      const done = lastValueFrom(this.#partitionLoop(p, stop), { defaultValue: undefined })
-        .catch((error: Error) => this.#options.log(`history: partition ${p} stopped: ${error.message}`))
-        .then(() => {
-          this.#loops.delete(p);
-          if (this.leases.owned.has(p)) this.#follow(this.leases.owned);
-        });
-      this.#loops.set(p, { stop, done });
-    }
-  }
-
-  #partitionLoop(partition: number, stop: Subject<void>): Observable<void> {
-    const { redis, engine, batchSize, batchWaitMs, pendingIdleMs, now } = this.#options;
-    let stopRequested = false;
-    const stopWatch = stop.subscribe(() => (stopRequested = true));
-    const stopped = () => stopRequested || this.#stopped;
-    return defer(async () => {
-      // Blocking reads need a connection of their own.
-      const connection = redis.duplicate();
-      connection.on('error', () => {});
-      await connection.connect();
-      return connection;
-    }).pipe(
-      mergeMap((connection) => {
-        // Short idle waits: a batch in collection is never held much past batchWaitMs.
-        const reader = engine.reader(connection, partition, {
-          group: GROUP, owner: this.ownerId, batchSize, blockMs: Math.max(1, Math.min(batchWaitMs, 250)), pendingIdleMs, now,
-        });
-        return defer(() => this.#collect(reader, stopped)).pipe(
-          concatMap((entries) => (entries.length > 0 ? this.#store(partition, entries, stopped) : of(undefined))),
-          // Pull-based: the next read starts only once this batch is stored and acknowledged.
-          repeat({ delay: () => (stopped() ? EMPTY : of(0)) }),
-          // A failed read (Redis away) is retried; nothing was acknowledged, so nothing is lost.
-          retry({ delay: (error: Error, count) => this.#backoffAfter(`partition ${partition} read`, error, count) }),
-          catchError((error: Error) =>
-            (engine.isLeaseLost(error) || error instanceof BatchAbandonedError ? EMPTY : throwError(() => error))),
-          finalize(() => {
-            stopWatch.unsubscribe();
-            void connection.close().catch(() => connection.destroy());
-          }),
-        );
-      }),
-      ignoreElements(),
-    );
   }
 
   /** Reads until the batch holds batchSize entries or batchWaitMs passed since its first; [] when the partition is idle. */
@@ -211,12 +154,12 @@ export class HistoryWriter {
           failedInserts++;
           // Stopping, or the partition went to another owner: leave the batch pending for whoever reads it next.
           if (stopped()) throw new BatchAbandonedError(`partition ${partition}: batch left pending (${error.message})`);
-          return this.#backoffAfter(`partition ${partition} insert`, error, failedInserts);
+          return this.#partitions.backoffAfter(`partition ${partition} insert`, error, failedInserts);
         },
       }),
     );
     const acknowledge = defer(() => this.#acknowledge(batch)).pipe(
-      retry({ delay: (error: Error, count) => this.#backoffAfter(`partition ${partition} acknowledgement`, error, count) }),
+      retry({ delay: (error: Error, count) => this.#partitions.backoffAfter(`partition ${partition} acknowledgement`, error, count) }),
     );
     return insertAll.pipe(
       concatMap(() => acknowledge),
@@ -252,14 +195,5 @@ export class HistoryWriter {
     }
     multi.xAck(streamKey(batch.partition), GROUP, batch.ids);
     await multi.exec();
-  }
-
-  /** Capped exponential backoff with jitter, no budget: nothing was acknowledged, so waiting loses nothing. */
-  #backoffAfter(what: string, error: Error, count: number): Observable<number> {
-    const { engine, retry: policy, random, log } = this.#options;
-    if (engine.isLeaseLost(error) || error instanceof BatchAbandonedError || (this.#stopped && count > 3)) throw error;
-    // Log the first failure and then every tenth: an outage of minutes should not flood the log.
-    if (count === 1 || count % 10 === 0) log(`history: ${what} failed (${error.message}); retry ${count}`);
-    return timer(engine.backoffMs(policy, count, random));
   }
 }
