@@ -6,9 +6,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { BUILT_IN_RULES, ruleSchema, type AlertRule } from './alerts/rules.ts';
 
-/** api: ingest and read API; projector: the live read models ("live" group); history: the ClickHouse event store ("history" group). */
-export const ROLES = ['api', 'projector', 'history'] as const;
+/**
+ * api: ingest and read API; projector: the live read models ("live" group); history: the ClickHouse
+ * event store ("history" group); alerts: evaluates the alert rules.
+ */
+export const ROLES = ['api', 'projector', 'history', 'alerts'] as const;
 export type Role = (typeof ROLES)[number];
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
@@ -59,9 +63,13 @@ const settingsSchema = z.object({
   EVENTDECK_RETRY_ATTEMPTS: int(1, 100).default(5),
   EVENTDECK_HISTORY_BATCH_SIZE: int(1, 100_000).default(5_000),
   EVENTDECK_HISTORY_BATCH_WAIT_MS: int(1, 60_000).default(1_000),
+  /** Days of events kept in the event store; older months are dropped whole. 0: keep everything. */
+  EVENTDECK_HISTORY_RETENTION_DAYS: int(0, 100_000).default(0),
   EVENTDECK_LEASE_TTL_MS: int(500).default(10_000),
   EVENTDECK_PENDING_IDLE_MS: int(100).default(60_000),
   EVENTDECK_REORDER_LEVEL: int(0).default(10),
+  /** How often the alert rules are evaluated at least (also soon after any change). */
+  EVENTDECK_ALERTS_EVERY_MS: int(100).default(2_000),
   EVENTDECK_LIVE_CONFLATION_MS: int(0, 60_000).default(100),
   EVENTDECK_LIVE_MAX_MESSAGE_BYTES: int(1024).default(64 * 1024),
   EVENTDECK_QUERY_MAX_ROWS: int(1).default(100_000),
@@ -71,6 +79,10 @@ const settingsSchema = z.object({
   registry: z.strictObject({ types: z.array(typeSchema).default([]) }).default({ types: [] }),
   reorderLevels: z.record(z.string(), int(0)).default({}),
   stageLimitsMs: stageLimitsSchema.default({ placed: 120_000, reserved: 300_000, paid: 1_800_000 }),
+  /** More rules of the built-in kinds; one named like a built-in replaces it. */
+  alerts: z.strictObject({ rules: z.array(ruleSchema).default([]) })
+    .refine((a) => new Set(a.rules.map((r) => r.name)).size === a.rules.length, { message: 'alert rule names must be unique' })
+    .default({ rules: [] }),
 });
 
 export type UserTypeDefinition = z.infer<typeof typeSchema>;
@@ -97,14 +109,19 @@ export interface Config {
     pendingIdleMs: number;
     retry: RetryPolicy;
   };
-  /** The history group's batches (leases, pending idle and retries as the projector's). */
-  history: { batchSize: number; batchWaitMs: number };
+  /**
+   * The history group's batches (leases, pending idle and retries as the projector's), and how
+   * many days `events` keeps (0: forever; whole months past it are dropped).
+   */
+  history: { batchSize: number; batchWaitMs: number; retentionDays: number };
   live: { conflationMs: number; maxMessageBytes: number };
   /** Bounds of analyst SQL (POST /api/query); a request may ask for fewer rows. */
   query: { maxRows: number; timeoutMs: number; maxMemoryBytes: number };
   registryTypes: readonly UserTypeDefinition[];
   inventory: { defaultReorderLevel: number; reorderLevels: Readonly<Record<string, number>> };
   stageLimitsMs: Readonly<{ placed: number; reserved: number; paid: number }>;
+  /** The built-in rules, with those of the config file replacing or joining them. */
+  alerts: { everyMs: number; rules: readonly AlertRule[] };
 }
 
 export interface RetryPolicy {
@@ -159,7 +176,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         attempts: s.EVENTDECK_RETRY_ATTEMPTS,
       },
     },
-    history: { batchSize: s.EVENTDECK_HISTORY_BATCH_SIZE, batchWaitMs: s.EVENTDECK_HISTORY_BATCH_WAIT_MS },
+    history: {
+      batchSize: s.EVENTDECK_HISTORY_BATCH_SIZE,
+      batchWaitMs: s.EVENTDECK_HISTORY_BATCH_WAIT_MS,
+      retentionDays: s.EVENTDECK_HISTORY_RETENTION_DAYS,
+    },
     live: { conflationMs: s.EVENTDECK_LIVE_CONFLATION_MS, maxMessageBytes: s.EVENTDECK_LIVE_MAX_MESSAGE_BYTES },
     query: {
       maxRows: s.EVENTDECK_QUERY_MAX_ROWS,
@@ -169,6 +190,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     registryTypes: s.registry.types,
     inventory: { defaultReorderLevel: s.EVENTDECK_REORDER_LEVEL, reorderLevels: s.reorderLevels },
     stageLimitsMs: s.stageLimitsMs,
+    alerts: {
+      everyMs: s.EVENTDECK_ALERTS_EVERY_MS,
+      rules: [...BUILT_IN_RULES.filter((b) => !s.alerts.rules.some((r) => r.name === b.name)), ...s.alerts.rules],
+    },
   });
 }
 

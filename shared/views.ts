@@ -2,9 +2,10 @@
  * The views as clients see them, over REST (`GET /api/views/:view`) and live
  * (Socket.IO namespace `/live`): the same `{view, filter, version, state}`.
  */
+import type { AlertsState } from './alerts.ts';
 import type { InFlightStage, InventoryRow, KpiMinute, Order, OrderStatus, TimelineEntry } from './read-models.ts';
 
-export const VIEW_NAMES = ['overview', 'orders', 'inventory', 'fulfilment'] as const;
+export const VIEW_NAMES = ['overview', 'orders', 'inventory', 'fulfilment', 'alerts'] as const;
 export type ViewName = (typeof VIEW_NAMES)[number];
 
 /** Filters as query parameters (strings on the wire; the server parses them). */
@@ -50,6 +51,7 @@ export interface OverviewTiles {
   inFlight: number;
   stuck: number;
   lowStock: number;
+  /** Alerts firing and not yet acknowledged. */
   firingAlerts: number;
 }
 
@@ -64,6 +66,7 @@ export interface ViewStates {
   orders: OrdersState;
   inventory: InventoryState;
   fulfilment: FulfilmentState;
+  alerts: AlertsState;
 }
 
 /** One view's answer: REST body, subscribe ack payload and live update alike. */

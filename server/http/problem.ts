@@ -32,6 +32,7 @@ export const PROBLEM_TYPES = {
   tooLarge: { slug: 'too-large', title: 'The request is too large' },
   unsupportedMediaType: { slug: 'unsupported-media-type', title: 'Unsupported content type' },
   notFound: { slug: 'not-found', title: 'Not found' },
+  conflict: { slug: 'conflict', title: 'The request conflicts with the current state' },
   notImplemented: { slug: 'not-implemented', title: 'Not available in this deployment' },
   unavailable: { slug: 'unavailable', title: 'A service EventDeck needs is unavailable' },
   internal: { slug: 'internal', title: 'Internal error' },

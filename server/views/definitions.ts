@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { readModelKeys } from '../../shared/read-models.ts';
 import type { ViewName, ViewSnapshot } from '../../shared/views.ts';
 import type { Config } from '../config.ts';
+import { alertsFilter, readAlerts } from '../alerts/alerts-view.ts';
 import { fulfilmentFilter, readFulfilment } from './fulfilment-view.ts';
 import { inventoryFilter, readInventory } from './inventory-view.ts';
 import { ordersFilter, readOrders } from './orders-view.ts';
@@ -45,6 +46,7 @@ export function viewDefinitions({ source, config, now }: ViewDeps): ViewDefiniti
       read: (f) => readFulfilment(source, f as z.infer<typeof fulfilmentFilter>, config.stageLimitsMs, now()),
       refreshMs: CLOCK_REFRESH_MS,
     },
+    alerts: { filter: alertsFilter, read: (f) => readAlerts(source, f as z.infer<typeof alertsFilter>) },
   };
 }
 

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { emptyKpiMinute, parseKpiHash, readModelKeys } from '../../shared/read-models.ts';
 import type { OverviewState } from '../../shared/views.ts';
+import { countFiring } from '../alerts/alerts-view.ts';
 import type { ReadModelSource } from './read-model-source.ts';
 import { readFulfilment, type StageLimits } from './fulfilment-view.ts';
 import { readInventory, type ReorderLevels } from './inventory-view.ts';
@@ -20,10 +21,11 @@ export async function readOverview(
 ): Promise<OverviewState> {
   const currentMinute = context.now - (context.now % 60_000);
   const starts = Array.from({ length: WINDOW_MINUTES }, (_, i) => currentMinute - (WINDOW_MINUTES - 1 - i) * 60_000);
-  const [hashes, inventory, fulfilment] = await Promise.all([
+  const [hashes, inventory, fulfilment, firingAlerts] = await Promise.all([
     Promise.all(starts.map((ms) => source.hGetAll(readModelKeys.kpiMinute(new Date(ms).toISOString())))),
     readInventory(source, {}, context.levels),
     readFulfilment(source, { limit: 1 }, context.limits, context.now),
+    countFiring(source),
   ]);
   const minutes = starts.map((ms, i) => {
     const minute = new Date(ms).toISOString();
@@ -45,7 +47,7 @@ export async function readOverview(
       inFlight: fulfilment.inFlight.placed + fulfilment.inFlight.reserved + fulfilment.inFlight.paid,
       stuck: fulfilment.stuck,
       lowStock: inventory.rows.filter((r) => r.lowStock).length,
-      firingAlerts: 0, // the alerts issue fills this
+      firingAlerts,
     },
     minutes,
   };

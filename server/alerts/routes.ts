@@ -1,0 +1,40 @@
+/**
+ * GET /api/alerts (filters: state, rule) and POST /api/alerts/:id/ack
+ * ({by, note}): the alerts as the alerts view shows them, and acknowledging one.
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { RedisClient } from '../../platform/redis/client.ts';
+import { ProblemError } from '../http/problem.ts';
+import { AlertStore } from './alert-store.ts';
+import { alertsFilter, readAlerts } from './alerts-view.ts';
+
+const acknowledgement = z.strictObject({
+  /** Who acknowledges (until the security issue takes it from the caller's identity). */
+  by: z.string().trim().min(1).max(200),
+  note: z.string().max(2000).default(''),
+});
+
+const issues = (error: z.ZodError) => error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+
+export function alertRoutes(deps: { redis: RedisClient; now: () => number }): Hono {
+  const store = new AlertStore(deps.redis);
+  const app = new Hono();
+  app.get('/', async (c) => {
+    const filter = alertsFilter.safeParse(c.req.query());
+    if (!filter.success) throw new ProblemError('badRequest', 400, `Invalid alert filter: ${issues(filter.error)}`);
+    return c.json(await readAlerts(deps.redis, filter.data));
+  });
+  app.post('/:id/ack', async (c) => {
+    const id = c.req.param('id');
+    const body = acknowledgement.safeParse(await c.req.json().catch(() => undefined));
+    if (!body.success) throw new ProblemError('badRequest', 400, `Send {"by": "<who>", "note": "<why>"} as JSON: ${issues(body.error)}`);
+    const result = await store.acknowledge(id, body.data.by, body.data.note, deps.now());
+    if (result.outcome === 'not-found') throw new ProblemError('notFound', 404, `No alert "${id}".`);
+    if (result.outcome === 'not-firing') {
+      throw new ProblemError('conflict', 409, `Alert "${id}" is ${result.alert.state}: only a firing alert can be acknowledged.`, { alert: result.alert });
+    }
+    return c.json(result.alert);
+  });
+  return app;
+}
