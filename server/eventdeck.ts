@@ -21,13 +21,15 @@ import { startLiveHub, type LiveHub } from './live/hub.ts';
 import { builtInProjections } from '../projections/index.ts';
 import { Projector } from '../projections/engine/projector.ts';
 import { OwnedPartitions } from '../projections/engine/owned-partitions.ts';
-import { backoffMs } from '../projections/engine/backoff.ts';
+import { backoffMs } from '../platform/retry/backoff.ts';
 import type { ConsumerEngine } from './history/consumer-engine.ts';
 import { startHistoryRole, type HistoryRole } from './history/history-role.ts';
 import { eventsUpTo } from './history/events-up-to.ts';
 import { openHistoryStore } from './history/open-store.ts';
 import { openAnalystSql } from './query/open-analyst.ts';
 import { queryRoutes } from './query/routes.ts';
+import { AlertEvaluator } from './alerts/alerts-role.ts';
+import { alertRoutes } from './alerts/routes.ts';
 import { memorySource } from './views/memory-source.ts';
 import { foldInMemory } from '../projections/fold-in-memory.ts';
 
@@ -92,6 +94,7 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
       routes.push(['/api/events', ingestRoutes({ redis, registry, validator, config, now, log })]);
       routes.push(['/api/registry', registryRoutes(registry)]);
       routes.push(['/api', viewRoutes({ source: redis, config, now, views, asOf })]);
+      routes.push(['/api/alerts', alertRoutes({ redis, now })]);
       if (pastStore) {
         // Analyst SQL on a connection of its own (chDB: a session on the same data dir, which only this process holds).
         const analyst = await openAnalystSql(config);
@@ -112,6 +115,13 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
         await projector.stop();
         await projectorRedis.close();
       });
+    }
+    if (config.roles.has('alerts')) {
+      const alerts = new AlertEvaluator({
+        redis, ...config.alerts, levels: config.inventory, stageLimitsMs: config.stageLimitsMs, partitions: config.partitions, now, log,
+      });
+      await alerts.start();
+      stops.push(() => alerts.stop());
     }
     const app = createHttpApp({ routes, log });
     const server = await listen(app.fetch, config.host, config.port);

@@ -4,9 +4,14 @@
  * AlertEvaluator with a controlled clock evaluates the rules, as the alerts
  * role does on its timer.
  */
+import { createServer, type Server } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../platform/net/free-port.ts';
 import { connectRedis, type RedisClient } from '../platform/redis/client.ts';
+import { alertKeys } from '../server/alerts/alert-keys.ts';
 import { AlertEvaluator } from '../server/alerts/alerts-role.ts';
+import { ruleSchema, type AlertRule } from '../server/alerts/rules.ts';
+import { WEBHOOK_DEAD_LETTERS } from '../server/alerts/webhooks.ts';
 import { loadConfig } from '../server/config.ts';
 import type { RunningEventDeck } from '../server/eventdeck.ts';
 import type { Alert, AlertsState } from '../shared/alerts.ts';
@@ -44,11 +49,11 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-/** An evaluator whose clock reads `clock.now`; it runs only when a test calls evaluateOnce. */
-function evaluator(clock: { now: number }): AlertEvaluator {
+/** An evaluator whose clock reads `clock.now`; unless started, it runs only when a test calls evaluateOnce. */
+function evaluator(clock: { now: number }, rules = config.alerts.rules): AlertEvaluator {
   return new AlertEvaluator({
-    redis: client, ...config.alerts, levels: config.inventory, stageLimitsMs: config.stageLimitsMs, partitions: config.partitions,
-    now: () => clock.now, log: () => {},
+    redis: client, ...config.alerts, rules, levels: config.inventory, stageLimitsMs: config.stageLimitsMs, partitions: config.partitions,
+    now: () => clock.now, log: () => {}, everyMs: 3_600_000, webhookRetry: { baseMs: 10, factor: 2, capMs: 50, attempts: 4 },
   });
 }
 
@@ -242,5 +247,79 @@ describe('alert history', () => {
     await publish([inventoryReceived({ qty: 3 })]);
     await Promise.all(Array.from({ length: 4 }, () => evaluator(clock).evaluateOnce()));
     expect(of(await alerts(), 'low-stock')).toHaveLength(1);
+  });
+});
+
+describe('webhook notifications', () => {
+  let receiver: Server | undefined;
+  afterEach(() => new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve())));
+
+  /** A receiver on loopback that answers `answer(attempt)` to the nth attempt of each notification. */
+  async function startReceiver(answer: (attempt: number) => number) {
+    const attempts = new Map<string, number>();
+    const delivered: Array<{ key: string; body: { id: string; change: string; alert: Alert } }> = [];
+    receiver = createServer((request, response) => {
+      let text = '';
+      request.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      request.on('end', () => {
+        const key = String(request.headers['idempotency-key']);
+        const attempt = (attempts.get(key) ?? 0) + 1;
+        attempts.set(key, attempt);
+        const status = answer(attempt);
+        if (status < 300) delivered.push({ key, body: JSON.parse(text) });
+        response.writeHead(status).end();
+      });
+    });
+    const port = await freePort();
+    await new Promise<void>((resolve) => receiver!.listen(port, '127.0.0.1', resolve));
+    return { url: `http://127.0.0.1:${port}/hook`, attempts, delivered };
+  }
+
+  const lowStockTo = (url: string): AlertRule[] =>
+    [ruleSchema.parse({ kind: 'threshold', name: 'low-stock', webhook: { url } })];
+
+  it('delivers each change once, also when the receiver fails the first two attempts, without holding up the alerts', async () => {
+    const hook = await startReceiver((attempt) => (attempt <= 2 ? 503 : 204));
+    const clock = { now: ms(at(60)) };
+    const rules = evaluator(clock, lowStockTo(hook.url));
+    await rules.start();
+    try {
+      await publish([inventoryReceived({ warehouseId: 'w-h', sku: 'h', qty: 3 })]);
+      await rules.evaluateOnce();
+      const [fired] = of(await alerts(), 'low-stock');
+      expect(fired).toMatchObject({ state: 'firing' }); // at once, whatever the receiver does
+      await acknowledge(fired!.id, { by: 'sam', note: 'on it' });
+      clock.now = ms(at(90));
+      await publish([inventoryReceived({ warehouseId: 'w-h', sku: 'h', qty: 30 })]);
+      await rules.evaluateOnce();
+
+      const keys = ['fired', 'acknowledged', 'resolved'].map((change) => `${fired!.id}:${change}`);
+      await eventually(async () => hook.delivered.length, (n) => n >= 3);
+      expect(hook.delivered.map((d) => d.key).sort()).toEqual([...keys].sort());
+      for (const key of keys) expect(hook.attempts.get(key)).toBe(3);
+      const byKey = new Map(hook.delivered.map((d) => [d.key, d.body]));
+      expect(byKey.get(keys[0]!)).toMatchObject({ id: keys[0], change: 'fired', alert: { id: fired!.id, state: 'firing', key: 'w-h/h' } });
+      expect(byKey.get(keys[1]!)).toMatchObject({ change: 'acknowledged', alert: { state: 'acknowledged', acknowledgedBy: 'sam', note: 'on it' } });
+      expect(byKey.get(keys[2]!)).toMatchObject({ change: 'resolved', alert: { state: 'resolved', resolvedAt: at(90) } });
+      // Everything delivered was acknowledged in the changes stream.
+      await eventually(() => client.xPending(alertKeys.changes, 'webhooks').then((p) => p.pending), (n) => n === 0);
+    } finally {
+      await rules.stop();
+    }
+  });
+
+  it('gives up at once on a receiver that refuses (4xx), and dead-letters the notification', async () => {
+    const hook = await startReceiver(() => 410);
+    const rules = evaluator({ now: ms(at(60)) }, lowStockTo(hook.url));
+    await rules.start();
+    try {
+      await publish([inventoryReceived({ warehouseId: 'w-g', sku: 'g', qty: 1 })]);
+      await rules.evaluateOnce();
+      const [letter] = await eventually(() => client.xRange(WEBHOOK_DEAD_LETTERS, '-', '+'), (l) => l.length === 1);
+      expect(letter!.message).toMatchObject({ error: 'answered 410', attempts: '1', url: hook.url });
+      expect([...hook.attempts.values()]).toEqual([1]);
+    } finally {
+      await rules.stop();
+    }
   });
 });

@@ -12,7 +12,7 @@ import {
 } from 'rxjs';
 import type { RedisClient } from '../../platform/redis/client.ts';
 import { streamKey, type ConsumerGroup } from '../../shared/streams.ts';
-import { backoffMs, type BackoffPolicy } from './backoff.ts';
+import { backoffMs, type BackoffPolicy } from '../../platform/retry/backoff.ts';
 import { LeaseLostError } from './errors.ts';
 import { ensureGroup } from './groups.ts';
 import { PartitionLeases } from './leases.ts';

@@ -15,7 +15,7 @@ import type { RedisClient } from '../../platform/redis/client.ts';
 import type { Registry } from '../../shared/registry.ts';
 import { CONSUMER_GROUPS, streamKey } from '../../shared/streams.ts';
 import type { Projection } from '../projection.ts';
-import { backoffMs, type BackoffPolicy } from './backoff.ts';
+import { backoffMs, type BackoffPolicy } from '../../platform/retry/backoff.ts';
 import { commitBatch, commitTogether, type CommitResult } from './commit-batch.ts';
 import { CheckpointMovedError, LeaseLostError, ProjectionFailedError } from './errors.ts';
 import { decode, type Delivery, type StreamEntry } from './decode.ts';

@@ -13,6 +13,11 @@ export const alertKeys = {
   byChange: `${KEY_PREFIX}:alerts:by-change`,
   /** ZSET of the firing (not yet acknowledged) alerts' ids → first fired (ms): the overview counts it. */
   firing: `${KEY_PREFIX}:alerts:firing`,
+  /**
+   * STREAM of every change (fired, acknowledged, resolved), with the alert as it was then: the
+   * outbox that webhooks are delivered from, written in the same Lua call as the change.
+   */
+  changes: `${KEY_PREFIX}:alerts:changes`,
   /** Counter of alert ids. */
   sequence: `${KEY_PREFIX}:alerts:sequence`,
 } as const;

@@ -5,7 +5,9 @@
  * repeated, never open an alert twice: the open alert of a (rule, key) is
  * found under its rule, and only a resolved one makes room for a new
  * occurrence (a new id). Each change bumps the `alerts` view version and
- * announces it, as projection commits do, so the live hub pushes it.
+ * announces it, as projection commits do, so the live hub pushes it, and is
+ * appended with the alert as it then was to the changes stream (an outbox:
+ * webhooks are delivered from it, so a change is never notified twice or lost).
  */
 import type { RedisClient } from '../../platform/redis/client.ts';
 import { LuaScript } from '../../platform/redis/lua-script.ts';
@@ -15,17 +17,24 @@ import { alertKeys, ALERTS_VIEW } from './alert-keys.ts';
 import { readAlert } from './alerts-view.ts';
 import type { Evaluation } from './rules.ts';
 
-// KEYS: open hash of the rule, sequence, by-change index, view version, firing set. ARGV: alert key prefix, rule,
+/** About how many changes the outbox stream keeps (delivered or not: undelivered ones are far fewer). */
+const CHANGES_KEPT = 100_000;
+
+// KEYS: open hash of the rule, sequence, by-change index, view version, firing set, changes stream. ARGV: alert key prefix, rule,
 // severity, now (ISO), now (ms), complete ('1'/'0'), channel, view, then per observation: key, verdict, value, message.
 // Returns the number of alerts changed.
 const applyScript = new LuaScript(`
 local prefix, rule, severity, nowIso, nowMs, complete, channel, view = unpack(ARGV, 1, 8)
 local changed, seen = 0, {}
+local function announce(change, id)
+  redis.call('XADD', KEYS[6], 'MAXLEN', '~', '${CHANGES_KEPT}', '*', 'change', change, unpack(redis.call('HGETALL', prefix .. id)))
+end
 local function resolve(key, id)
   redis.call('HSET', prefix .. id, 'state', 'resolved', 'resolvedAt', nowIso, 'lastChangedAt', nowIso)
   redis.call('HDEL', KEYS[1], key)
   redis.call('ZADD', KEYS[3], nowMs, id)
   redis.call('ZREM', KEYS[5], id)
+  announce('resolved', id)
   changed = changed + 1
 end
 for i = 9, #ARGV, 4 do
@@ -45,6 +54,7 @@ for i = 9, #ARGV, 4 do
     redis.call('HSET', KEYS[1], key, id)
     redis.call('ZADD', KEYS[3], nowMs, id)
     redis.call('ZADD', KEYS[5], nowMs, id)
+    announce('fired', id)
     changed = changed + 1
   elseif verdict == 'clear' and id then
     resolve(key, id)
@@ -63,7 +73,7 @@ end
 return changed
 `);
 
-// KEYS: the alert, by-change index, view version, firing set. ARGV: by, note, now (ISO), now (ms), channel, view.
+// KEYS: the alert, by-change index, view version, firing set, changes stream. ARGV: by, note, now (ISO), now (ms), channel, view.
 // Returns 'done', or the state that kept it from being acknowledged ('' when there is no such alert).
 const acknowledgeScript = new LuaScript(`
 local state = redis.call('HGET', KEYS[1], 'state')
@@ -74,6 +84,7 @@ redis.call('HSET', KEYS[1], 'state', 'acknowledged', 'acknowledgedBy', ARGV[1], 
 local id = redis.call('HGET', KEYS[1], 'id')
 redis.call('ZADD', KEYS[2], ARGV[4], id)
 redis.call('ZREM', KEYS[4], id)
+redis.call('XADD', KEYS[5], 'MAXLEN', '~', '${CHANGES_KEPT}', '*', 'change', 'acknowledged', unpack(redis.call('HGETALL', KEYS[1])))
 redis.call('INCR', KEYS[3])
 redis.call('PUBLISH', ARGV[5], ARGV[6])
 return 'done'
@@ -97,13 +108,14 @@ export class AlertStore {
     for (const o of evaluation.observations) args.push(o.key, o.verdict, String(o.value), o.message);
     const keys = [
       alertKeys.open(evaluation.rule), alertKeys.sequence, alertKeys.byChange, readModelKeys.viewVersion(ALERTS_VIEW), alertKeys.firing,
+      alertKeys.changes,
     ];
     return Number(await applyScript.run(this.redis, keys, args));
   }
 
   async acknowledge(id: string, by: string, note: string, now: number): Promise<AcknowledgeOutcome> {
     const state = String(await acknowledgeScript.run(this.redis,
-      [alertKeys.alert(id), alertKeys.byChange, readModelKeys.viewVersion(ALERTS_VIEW), alertKeys.firing],
+      [alertKeys.alert(id), alertKeys.byChange, readModelKeys.viewVersion(ALERTS_VIEW), alertKeys.firing, alertKeys.changes],
       [by, note, new Date(now).toISOString(), String(now), VIEW_CHANGED_CHANNEL, ALERTS_VIEW]));
     if (state === '') return { outcome: 'not-found' };
     const alert = (await readAlert(this.redis, id))!;

@@ -28,7 +28,11 @@ export async function readAlerts(source: ReadModelSource, filter: AlertsFilter):
 export const countFiring = (source: ReadModelSource): Promise<number> => source.zCard(alertKeys.firing);
 
 export async function readAlert(source: Pick<ReadModelSource, 'hGetAll'>, id: string): Promise<Alert | undefined> {
-  const hash = await source.hGetAll(alertKeys.alert(id));
+  return alertFromFields(await source.hGetAll(alertKeys.alert(id)));
+}
+
+/** An alert from its Redis hash (or a change entry, which carries the same fields); undefined when empty. */
+export function alertFromFields(hash: Record<string, string>): Alert | undefined {
   if (!hash.state) return undefined;
   return {
     id: hash.id!, rule: hash.rule!, key: hash.key!, severity: hash.severity as AlertSeverity, state: hash.state as AlertState,

@@ -44,32 +44,38 @@ export interface Evaluation {
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'rule names are lower-case words joined by "-", e.g. "low-stock"');
 const severity = z.enum(['info', 'warning', 'critical']);
+/** Where each change of the rule's alerts is POSTed (fired, acknowledged, resolved), with retries. */
+const webhook = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }),
+  /** Extra request headers, e.g. an authorization the receiver expects. */
+  headers: z.record(z.string(), z.string()).default({}),
+});
 
 const stageLimits = z.strictObject(Object.fromEntries(IN_FLIGHT_STAGES.map((s) => [s, z.number().int().min(1).optional()])) as
   Record<InFlightStage, z.ZodOptional<z.ZodNumber>>);
 
 export const ruleSchema = z.discriminatedUnion('kind', [
   z.strictObject({
-    kind: z.literal('threshold'), name, severity: severity.default('warning'),
+    kind: z.literal('threshold'), name, webhook: webhook.optional(), severity: severity.default('warning'),
     /** Fires when available stock is below this; by default each sku's reorder level (the low-stock flag). */
     below: z.number().int().optional(),
     warehouseId: z.string().min(1).optional(),
     sku: z.string().min(1).optional(),
   }),
   z.strictObject({
-    kind: z.literal('rate'), name, severity: severity.default('critical'),
+    kind: z.literal('rate'), name, webhook: webhook.optional(), severity: severity.default('critical'),
     failures: z.enum(KPI_COUNT_FIELDS), successes: z.enum(KPI_COUNT_FIELDS),
     windowMinutes: z.number().int().min(1).max(60).default(5),
     fireAbove: z.number().min(0).max(1), resolveBelow: z.number().min(0).max(1),
     minVolume: z.number().int().min(1).default(20),
   }).refine((r) => r.resolveBelow <= r.fireAbove, { message: 'resolveBelow must not be above fireAbove' }),
   z.strictObject({
-    kind: z.literal('absence'), name, severity: severity.default('warning'),
+    kind: z.literal('absence'), name, webhook: webhook.optional(), severity: severity.default('warning'),
     /** Per stage; unset stages use the fulfilment stage limits. */
     limitsMs: stageLimits.default({}),
   }),
   z.strictObject({
-    kind: z.literal('pipeline'), name, severity: severity.default('warning'),
+    kind: z.literal('pipeline'), name, webhook: webhook.optional(), severity: severity.default('warning'),
     measure: z.enum(['deadLetters', 'lagSeconds']),
     above: z.number().min(0),
     /** Resolves at or below this (default: `above`). */
