@@ -1,8 +1,10 @@
 /**
- * The REST side (same origin): views for the as-of mode and one order's detail.
- * Expected failures are values carrying the server's RFC 9457 `detail`, so a page
- * can show exactly what the server said (e.g. the 501 of `?asOf=`).
+ * The REST side (same origin): views for the as-of mode, one order's detail,
+ * and acknowledging an alert. Expected failures are values carrying the
+ * server's RFC 9457 `detail`, so a page can show exactly what the server said
+ * (e.g. the 501 of `?asOf=`, the 409 of acknowledging an alert that resolved).
  */
+import type { Alert } from '../../../shared/alerts.ts';
 import type { ViewFilter, ViewName, ViewSnapshot, OrderDetail } from '../../../shared/views.ts';
 
 export interface Problem {
@@ -14,10 +16,18 @@ export interface Problem {
 
 export type Fetched<T> = { ok: true; value: T } | { ok: false; problem: Problem };
 
-export async function getJson<T>(url: string, signal?: AbortSignal): Promise<Fetched<T>> {
+const ACCEPT = 'application/json, application/problem+json';
+
+export const getJson = <T>(url: string, signal?: AbortSignal): Promise<Fetched<T>> =>
+  request<T>(url, { headers: { accept: ACCEPT } }, signal);
+
+export const postJson = <T>(url: string, body: unknown, signal?: AbortSignal): Promise<Fetched<T>> =>
+  request<T>(url, { method: 'POST', headers: { accept: ACCEPT, 'content-type': 'application/json' }, body: JSON.stringify(body) }, signal);
+
+async function request<T>(url: string, init: RequestInit, signal?: AbortSignal): Promise<Fetched<T>> {
   let response: Response;
   try {
-    response = await fetch(url, { headers: { accept: 'application/json, application/problem+json' }, ...(signal ? { signal } : {}) });
+    response = await fetch(url, { ...init, ...(signal ? { signal } : {}) });
   } catch (error) {
     if (signal?.aborted) throw error; // the caller moved on; nobody waits for this answer
     return { ok: false, problem: { status: 0, title: 'Server unreachable', detail: 'The EventDeck server could not be reached.' } };
@@ -54,3 +64,7 @@ export const fetchView = <V extends ViewName>(view: V, filter: ViewFilter, asOf:
 
 export const fetchOrder = (orderId: string, signal?: AbortSignal) =>
   getJson<OrderDetail>(`/api/orders/${encodeURIComponent(orderId)}`, signal);
+
+/** POST /api/alerts/:id/ack: 200 with the alert as acknowledged; 409 when it is no longer firing, 404 when unknown. */
+export const acknowledgeAlert = (id: string, by: string, note: string, signal?: AbortSignal) =>
+  postJson<Alert>(`/api/alerts/${encodeURIComponent(id)}/ack`, { by, note }, signal);

@@ -20,6 +20,9 @@ function dateFormat(key: string, options: Intl.DateTimeFormatOptions): Intl.Date
 
 export const formatCount = (n: number): string => numberFormat('count', { maximumFractionDigits: 0 }).format(n);
 
+/** A measured value of unknown kind (stock, a rate, seconds): whole numbers stay whole, fractions keep three digits. */
+export const formatNumber = (n: number): string => numberFormat('number', { maximumFractionDigits: 3 }).format(n);
+
 export function formatMoney(amount: number | null | undefined, currency: string | null | undefined): string {
   if (amount === null || amount === undefined) return '—';
   if (!currency) return numberFormat('plain', { maximumFractionDigits: 2 }).format(amount);

@@ -1,0 +1,22 @@
+/**
+ * Who acknowledges alerts from this browser. There is no login yet (the
+ * security issue brings one): the name typed once is remembered here and
+ * offered again, so an operator types it once per browser, not once per alert.
+ */
+const STORAGE_KEY = 'eventdeck:operator-name';
+
+export function rememberedName(): string {
+  try {
+    return localStorage.getItem(STORAGE_KEY) ?? '';
+  } catch {
+    return ''; // SecurityError: storage blocked (e.g. a sandboxed iframe)
+  }
+}
+
+export function rememberName(name: string): void {
+  try {
+    localStorage.setItem(STORAGE_KEY, name);
+  } catch {
+    // SecurityError: storage blocked; the name is asked again next time.
+  }
+}
