@@ -14,7 +14,8 @@ describe('config', () => {
     });
     expect(config.redisUrl).toBeUndefined();
     expect(config.clickhouseUrl).toBeUndefined();
-    expect([...config.roles]).toEqual(['api', 'projector', 'history']);
+    expect([...config.roles]).toEqual(['api', 'projector', 'history', 'alerts']);
+    expect(config.alerts.rules.map((r) => r.name)).toEqual(['low-stock', 'payment-failure-rate', 'stuck-order', 'dead-letters', 'consumer-lag']);
     expect(Object.isFrozen(config.ingest)).toBe(true);
   });
 
@@ -45,5 +46,18 @@ describe('config', () => {
     const file = path.join(os.tmpdir(), `eventdeck-bad-${process.pid}.json`);
     writeFileSync(file, '{ nope');
     expect(() => loadConfig({ EVENTDECK_CONFIG: file })).toThrowError(/is not a JSON object/);
+  });
+
+  it('takes alert rules from the file: a rule named like a built-in replaces it, others join; names are unique', () => {
+    const file = path.join(os.tmpdir(), `eventdeck-alerts-${process.pid}.json`);
+    const lag = { kind: 'pipeline', name: 'consumer-lag', measure: 'lagSeconds', above: 60 };
+    writeFileSync(file, JSON.stringify({ alerts: { rules: [lag, { kind: 'threshold', name: 'berlin-stock', warehouseId: 'berlin', below: 50 }] } }));
+    const rules = loadConfig({ EVENTDECK_CONFIG: file }).alerts.rules;
+    expect(rules.map((r) => r.name)).toEqual(['low-stock', 'payment-failure-rate', 'stuck-order', 'dead-letters', 'consumer-lag', 'berlin-stock']);
+    expect(rules.find((r) => r.name === 'consumer-lag')).toMatchObject({ above: 60, severity: 'warning' });
+    writeFileSync(file, JSON.stringify({ alerts: { rules: [lag, lag] } }));
+    expect(() => loadConfig({ EVENTDECK_CONFIG: file })).toThrowError(/alert rule names must be unique/);
+    writeFileSync(file, JSON.stringify({ alerts: { rules: [{ kind: 'threshold', name: 'Bad Name' }] } }));
+    expect(() => loadConfig({ EVENTDECK_CONFIG: file })).toThrowError(/lower-case words/);
   });
 });

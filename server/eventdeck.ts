@@ -18,6 +18,8 @@ import { viewRoutes } from './views/routes.ts';
 import { viewDefinitions } from './views/definitions.ts';
 import { webAppRoutes } from './http/web-app.ts';
 import { startLiveHub, type LiveHub } from './live/hub.ts';
+import { DeckMetrics } from './metrics/deck-metrics.ts';
+import { metricsRoutes } from './metrics/routes.ts';
 import { builtInProjections } from '../projections/index.ts';
 import { Projector } from '../projections/engine/projector.ts';
 import { OwnedPartitions } from '../projections/engine/owned-partitions.ts';
@@ -71,6 +73,10 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
   try {
     const redis = await connectRedis(resolved.url, { failFast: true });
     stops.push(async () => void (await redis.close()));
+    const metrics = new DeckMetrics({
+      roles: config.roles, redis, registry, partitions: config.partitions, projections: builtInProjections.map((p) => p.name), now, log,
+    });
+    stops.push(async () => metrics.close());
 
     // First: the api role reads the history store (?asOf=, analyst SQL) of this process.
     let history: HistoryRole | undefined;
@@ -80,6 +86,7 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
       stops.push(async () => void (await historyRedis.close()));
       history = await startHistoryRole({ config, redis: historyRedis, engine: consumerEngine, now, log });
       stops.push(() => history!.stop());
+      metrics.consumers?.watchHistory(history.writer.committed$);
     }
     // Where past states are folded from: this process's history store, or a ClickHouse server any process may read.
     const pastStore = history?.store ?? (config.roles.has('api') && config.clickhouseUrl ? await openHistoryStore(config) : undefined);
@@ -88,10 +95,10 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
       ? async (atMs: number) => memorySource(foldInMemory(builtInProjections, await eventsUpTo(pastStore, registry, atMs)))
       : undefined;
 
-    const routes: Array<[string, ReturnType<typeof healthRoutes>]> = [['/', healthRoutes(redis)]];
+    const routes: Array<[string, ReturnType<typeof healthRoutes>]> = [['/', healthRoutes(redis)], ['/', metricsRoutes(metrics)]];
     const views = viewDefinitions({ source: redis, config, now });
     if (config.roles.has('api')) {
-      routes.push(['/api/events', ingestRoutes({ redis, registry, validator, config, now, log })]);
+      routes.push(['/api/events', ingestRoutes({ redis, registry, validator, config, now, log, observer: metrics.ingest })]);
       routes.push(['/api/registry', registryRoutes(registry)]);
       routes.push(['/api', viewRoutes({ source: redis, config, now, views, asOf })]);
       routes.push(['/api/alerts', alertRoutes({ redis, now })]);
@@ -110,6 +117,7 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
         redis: projectorRedis, registry, projections: builtInProjections, partitions: config.partitions,
         ...config.projector, now, log,
       });
+      metrics.consumers?.watchProjector(projector.committed$);
       await projector.start();
       stops.push(async () => {
         await projector.stop();
@@ -132,8 +140,9 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
       subscriber.on('error', () => {});
       await subscriber.connect();
       hub = await startLiveHub({
-        httpServer: server as import('node:http').Server, views, redis, subscriber, log, ...config.live,
+        httpServer: server as import('node:http').Server, views, redis, subscriber, log, ...config.live, onPush: metrics.live?.pushed,
       });
+      metrics.live?.watch(hub, Object.keys(views));
       stops.push(async () => {
         await hub!.close();
         await subscriber.close();

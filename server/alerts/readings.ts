@@ -6,7 +6,7 @@
 import type { RedisClient } from '../../platform/redis/client.ts';
 import { emptyKpiMinute, IN_FLIGHT_STAGES, parseKpiHash, readModelKeys, type InFlightStage } from '../../shared/read-models.ts';
 import { CONSUMER_GROUPS, KEY_PREFIX } from '../../shared/streams.ts';
-import { consumerLag } from '../pipeline/consumer-lag.ts';
+import { readLag } from '../pipeline/lag-reader.ts';
 import { readInventory, type ReorderLevels } from '../views/inventory-view.ts';
 import type { AlertRule, Readings } from './rules.ts';
 
@@ -26,7 +26,7 @@ export async function readReadings(redis: RedisClient, context: ReadingContext, 
     readKpiMinutes(redis, context.rules, now),
     readWaiting(redis, context, now),
     readDeadLetters(redis),
-    readLag(redis, context.partitions, now),
+    readGroupLag(redis, context.partitions, now),
   ]);
   return { now, inventory, kpiMinutes, waiting: waiting.orders, waitingComplete: waiting.complete, deadLetters, lagSeconds };
 }
@@ -62,11 +62,8 @@ async function readDeadLetters(redis: RedisClient): Promise<Record<string, numbe
   return Object.fromEntries(keys.map((k, i) => [k.slice(prefix.length), lengths[i]!]));
 }
 
-async function readLag(redis: RedisClient, partitions: number, now: number): Promise<Record<string, number>> {
-  const lag: Record<string, number> = {};
-  for (const group of Object.values(CONSUMER_GROUPS)) {
-    const groupLag = await consumerLag(redis, group, partitions, now);
-    if (groupLag) lag[group] = groupLag.seconds;
-  }
-  return lag;
+/** The age of each group's oldest unacknowledged entry (0 for a group that never ran). */
+async function readGroupLag(redis: RedisClient, partitions: number, now: number): Promise<Record<string, number>> {
+  const reading = await readLag(redis, { partitions, groups: Object.values(CONSUMER_GROUPS), projections: [], deadLetters: [], now });
+  return Object.fromEntries([...reading.groups].map(([group, lag]) => [group, Math.round(lag.seconds * 10) / 10]));
 }

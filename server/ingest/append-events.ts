@@ -11,12 +11,15 @@ import { LuaScript } from '../../platform/redis/lua-script.ts';
 
 // KEYS[1] the partition stream; KEYS[2..] the seen-markers, in the stream's hash slot.
 // ARGV[1] marker TTL in seconds, ARGV[2] acceptedAt, ARGV[3..] the events as JSON.
+// Returns 1 per event appended, 0 per duplicate, in order (metrics count duplicates by type and source).
 const appendOnce = new LuaScript(`
-local appended = 0
+local appended = {}
 for i = 2, #KEYS do
   if redis.call('SET', KEYS[i], '1', 'NX', 'EX', ARGV[1]) then
     redis.call('XADD', KEYS[1], '*', '${ENTRY_FIELDS.event}', ARGV[i + 1], '${ENTRY_FIELDS.acceptedAt}', ARGV[2])
-    appended = appended + 1
+    appended[i - 1] = 1
+  else
+    appended[i - 1] = 0
   end
 end
 return appended
@@ -30,6 +33,8 @@ export function seenKey(partition: number, event: Pick<CloudEvent, 'source' | 'i
 export interface AppendResult {
   accepted: number;
   duplicates: number;
+  /** Per event, in the order given: true when Redis held it already and it was not appended again. */
+  duplicate: boolean[];
 }
 
 export interface AppendOptions {
@@ -43,24 +48,30 @@ export async function appendEvents(
   events: readonly CloudEvent[],
   options: AppendOptions,
 ): Promise<AppendResult> {
-  const byPartition = new Map<number, CloudEvent[]>();
-  for (const event of events) {
+  // Indexes of the events, by partition.
+  const byPartition = new Map<number, number[]>();
+  events.forEach((event, index) => {
     const partition = partitionOf(event.partitionkey, options.partitions);
     let list = byPartition.get(partition);
     if (!list) byPartition.set(partition, (list = []));
-    list.push(event);
-  }
+    list.push(index);
+  });
   const ttl = String(options.dedupTtlSeconds);
   const acceptedAt = String(options.acceptedAt);
-  const counts = await Promise.all(
-    [...byPartition].map(([partition, list]) =>
-      appendOnce.run(
+  const duplicate = new Array<boolean>(events.length).fill(false);
+  let accepted = 0;
+  await Promise.all(
+    [...byPartition].map(async ([partition, list]) => {
+      const appended = (await appendOnce.run(
         redis,
-        [streamKey(partition), ...list.map((e) => seenKey(partition, e))],
-        [ttl, acceptedAt, ...list.map((e) => JSON.stringify(e))],
-      ),
-    ),
+        [streamKey(partition), ...list.map((i) => seenKey(partition, events[i]!))],
+        [ttl, acceptedAt, ...list.map((i) => JSON.stringify(events[i]))],
+      )) as number[];
+      list.forEach((index, i) => {
+        if (Number(appended[i]) === 1) accepted++;
+        else duplicate[index] = true;
+      });
+    }),
   );
-  const accepted = counts.reduce<number>((sum, n) => sum + Number(n), 0);
-  return { accepted, duplicates: events.length - accepted };
+  return { accepted, duplicates: events.length - accepted, duplicate };
 }

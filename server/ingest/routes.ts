@@ -1,6 +1,7 @@
 /** POST /api/events: validate every event, then append them once each. */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import type { CloudEvent } from '../../shared/cloudevent.ts';
 import type { Registry } from '../../shared/registry.ts';
 import type { Config } from '../config.ts';
 import { ProblemError } from '../http/problem.ts';
@@ -17,6 +18,20 @@ export interface IngestDeps {
   config: Pick<Config, 'partitions' | 'ingest'>;
   now: () => number;
   log: (line: string) => void;
+  /** Told what each request did, for metrics (server/metrics/ingest-metrics.ts). */
+  observer?: IngestObserver;
+}
+
+/** Why an event of a refused request was not appended: it was invalid, came with one, its batch was too long, or Redis failed. */
+export type RejectReason = 'invalid' | 'with_invalid' | 'too_large' | 'unavailable';
+
+export interface IngestObserver {
+  /** A request starts; the function returned is called with the status it is answered with. */
+  request(): (status: number) => void;
+  /** Events Redis holds now; `duplicate[i]` is true when it held events[i] already (not appended again). */
+  appended(events: readonly CloudEvent[], duplicate: readonly boolean[]): void;
+  /** Events of a request that appended nothing (as parsed: maybe not events at all). */
+  refused(events: readonly unknown[], reason: (index: number) => RejectReason): void;
 }
 
 export function ingestRoutes(deps: IngestDeps): Hono {
@@ -33,6 +48,11 @@ export function ingestRoutes(deps: IngestDeps): Hono {
   const app = new Hono();
   app.post(
     '/',
+    async (c, next) => {
+      const answered = deps.observer?.request();
+      await next(); // errors are answered by then (the app's error funnel): c.res holds the problem document
+      answered?.(c.res.status);
+    },
     (c, next) => {
       // With a Content-Length the header decides, without touching c.req.raw.body: that would turn the
       // request into a web stream, which costs more than the rest of the request's parsing (see the ingest bench).
@@ -43,6 +63,7 @@ export function ingestRoutes(deps: IngestDeps): Hono {
     async (c) => {
       const raw = readEvents(c.req.header('content-type'), c.req.raw.headers, await c.req.text());
       if (raw.events.length > maxBatchEvents) {
+        deps.observer?.refused(raw.events, () => 'too_large');
         throw new ProblemError('tooLarge', 413, `The batch has ${raw.events.length} events; at most ${maxBatchEvents} are accepted per request.`, {
           maxBatchEvents,
         });
@@ -51,9 +72,10 @@ export function ingestRoutes(deps: IngestDeps): Hono {
       const now = deps.now();
       const validation = validateEvents(raw.events, { registry: deps.registry, validator: deps.validator, maxFutureMs, now });
       if (!validation.ok) {
-        const invalid = new Set(validation.problems.map((p) => p.index)).size;
+        const invalid = new Set(validation.problems.map((p) => p.index));
+        deps.observer?.refused(raw.events, (i) => (invalid.has(i) ? 'invalid' : 'with_invalid'));
         throw new ProblemError('invalidEvents', 422,
-          `${invalid} of ${raw.events.length} events are invalid; nothing was accepted.`, { errors: validation.problems });
+          `${invalid.size} of ${raw.events.length} events are invalid; nothing was accepted.`, { errors: validation.problems });
       }
       let result;
       try {
@@ -62,12 +84,14 @@ export function ingestRoutes(deps: IngestDeps): Hono {
         });
       } catch (cause) {
         deps.log(`ingest: append to Redis failed: ${(cause as Error).message}`);
+        deps.observer?.refused(validation.events, () => 'unavailable');
         throw new ProblemError('unavailable', 503,
           'Redis did not confirm the events. Send the same request again: events already taken are recognised as duplicates.',
           { retryable: true });
       }
+      deps.observer?.appended(validation.events, result.duplicate);
       for (const [name, value] of Object.entries(deprecationHeaders(validation.deprecations))) c.header(name, value);
-      return c.json({ received: raw.events.length, ...result }, 202);
+      return c.json({ received: raw.events.length, accepted: result.accepted, duplicates: result.duplicates }, 202);
     },
   );
   return app;

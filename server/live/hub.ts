@@ -27,11 +27,15 @@ export interface LiveHubOptions {
   /** Largest message a client may send (bytes). */
   maxMessageBytes: number;
   log: (line: string) => void;
+  /** Told of every view:update sent: its view and how many clients it went to (metrics). */
+  onPush?: (view: string, clients: number) => void;
 }
 
 export interface LiveHub {
   /** Topics with at least one subscriber, for metrics and tests. */
   readonly topicCount: number;
+  /** Clients connected to the live namespace, for metrics. */
+  readonly clientCount: number;
   close(): Promise<void>;
 }
 
@@ -54,7 +58,10 @@ export async function startLiveHub(options: LiveHubOptions): Promise<LiveHub> {
         const now: string[] = [];
         for (const socketId of topic!.subscribers) if (outboxes.get(socketId)?.take(id, snapshot) === 'now') now.push(socketId);
         // One broadcast to the sockets' own rooms: Socket.IO encodes the packet once for all of them.
-        if (now.length > 0) live.to(now).emit('view:update', snapshot);
+        if (now.length > 0) {
+          live.to(now).emit('view:update', snapshot);
+          options.onPush?.(snapshot.view, now.length);
+        }
       });
       topics.set(id, topic);
     }
@@ -73,7 +80,7 @@ export async function startLiveHub(options: LiveHubOptions): Promise<LiveHub> {
   };
 
   live.on('connection', (socket: LiveSocket) => {
-    outboxes.set(socket.id, new SocketOutbox(socket));
+    outboxes.set(socket.id, new SocketOutbox(socket, (snapshot) => options.onPush?.(snapshot.view, 1)));
     socket.on('view:subscribe', async (raw, ack) => {
       if (typeof ack !== 'function') return; // the contract asks for an ack; without one there is no answer to give
       const parsed = parseSubscription(options.views, raw);
@@ -107,6 +114,9 @@ export async function startLiveHub(options: LiveHubOptions): Promise<LiveHub> {
   return {
     get topicCount() {
       return topics.size;
+    },
+    get clientCount() {
+      return live.sockets.size;
     },
     async close() {
       await options.subscriber.unsubscribe(VIEW_CHANGED_CHANNEL).catch(() => undefined);

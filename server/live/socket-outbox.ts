@@ -16,7 +16,8 @@ export class SocketOutbox {
   readonly #sentVersion = new Map<string, number>();
   #waitingForDrain = false;
 
-  constructor(private readonly socket: Socket) {}
+  /** `flushed`: told of each update sent later, once the socket drained (metrics). */
+  constructor(private readonly socket: Socket, private readonly flushed: (snapshot: ViewSnapshot) => void = () => {}) {}
 
   /** Remembers the version a subscriber already has (from its snapshot), so an older update is not sent after it. */
   sent(topic: string, version: number): void {
@@ -63,6 +64,7 @@ export class SocketOutbox {
     for (const [topic, snapshot] of this.#pending) {
       this.socket.emit('view:update', snapshot);
       this.#sentVersion.set(topic, snapshot.version);
+      this.flushed(snapshot);
     }
     this.#pending.clear();
   }
