@@ -34,6 +34,8 @@ import { AlertEvaluator } from './alerts/alerts-role.ts';
 import { alertRoutes } from './alerts/routes.ts';
 import { memorySource } from './views/memory-source.ts';
 import { foldInMemory } from '../projections/fold-in-memory.ts';
+import { toAnalyticRows } from '../projections/analytics/to-rows.ts';
+import { upcast } from '../shared/registry.ts';
 
 export interface EventDeckOptions {
   log?: (line: string) => void;
@@ -84,7 +86,11 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
       // Its own connection, which waits through Redis outages like the projector's.
       const historyRedis = await connectRedis(resolved.url);
       stops.push(async () => void (await historyRedis.close()));
-      history = await startHistoryRole({ config, redis: historyRedis, engine: consumerEngine, now, log });
+      history = await startHistoryRole({
+        config, redis: historyRedis, engine: consumerEngine, now, log,
+        // The analytic tables read events as the live projections do: upcast to the newest version.
+        toAnalyticRows: (event) => toAnalyticRows(upcast(registry, event)),
+      });
       stops.push(() => history!.stop());
       metrics.consumers?.watchHistory(history.writer.committed$);
     }

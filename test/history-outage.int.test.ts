@@ -1,26 +1,32 @@
 /**
- * A ClickHouse outage under steady load stalls only the history group. The
- * issue asks for 30 s; the test stops clickhouse-server for 5 s (enough for
- * several failed inserts and backoff rounds, and it keeps the suite short):
- * meanwhile the live inventory view goes on, the history backlog grows in
- * Redis while the writer holds at most one batch per partition, and once the
- * server is back every event arrives once. Needs clickhouse-server (fails
- * under CI=true without it, skipped elsewhere).
+ * A ClickHouse outage under steady load stalls only the history group (the
+ * issue's acceptance: "ClickHouse server stopped for 30 s under a steady event
+ * load: live views keep updating; after the restart everything arrives
+ * once"). The test stops clickhouse-server for 30 s while 100 events a second
+ * arrive: meanwhile the live inventory view keeps changing, the history
+ * backlog grows in Redis while the writer holds at most one batch per
+ * partition, and once the server is back every event is in `events` once and
+ * its stock movement in `inventory_movements` once. Needs clickhouse-server
+ * (fails under CI=true without it, skipped elsewhere).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, type RedisClient } from '../platform/redis/client.ts';
 import type { RunningEventDeck } from '../server/eventdeck.ts';
 import type { CloudEvent } from '../shared/cloudevent.ts';
-import { CONSUMER_GROUPS, streamKey, type ConsumerGroup } from '../shared/streams.ts';
+import { CONSUMER_GROUPS, type ConsumerGroup } from '../shared/streams.ts';
+import { inventoryFromMovements, liveInventory } from './analytics-expectations.ts';
+import { groupBacklog } from './history-backlog.ts';
 import { clickhouseServerInstalled, startTestClickHouse, type TestClickHouse } from './support/clickhouse-server.ts';
 import { jsonOf, postEvents, startTestDeck } from './support/eventdeck.ts';
 import { inventoryReceived } from './support/events.ts';
 import { startTestRedis, type TestRedis } from './support/redis-server.ts';
 
 const PARTITIONS = 16;
-const BATCH_SIZE = 5;
-const OUTAGE_MS = 5_000;
+const BATCH_SIZE = 20;
+const OUTAGE_MS = 30_000;
+/** The live view is read this often during the outage: each read must show more stock than the one before. */
+const LIVE_CHECK_MS = 5_000;
 const withServer = process.env.CI === 'true' || clickhouseServerInstalled();
 if (!withServer) console.warn('clickhouse-server is not installed: the history outage case is skipped (it fails under CI=true)');
 
@@ -53,15 +59,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-/** Entries of a group not yet acknowledged: never read (lag) plus read and pending. */
-async function backlog(group: ConsumerGroup): Promise<number> {
-  let total = 0;
-  for (let p = 0; p < PARTITIONS; p++) {
-    const info = (await client.xInfoGroups(streamKey(p))).find((g) => g.name === group);
-    total += Number(info?.lag ?? 0) + Number(info?.pending ?? 0);
-  }
-  return total;
-}
+const backlog = (group: ConsumerGroup) => groupBacklog(client, group, PARTITIONS);
 
 async function onHand(): Promise<number> {
   const view = await jsonOf(await fetch(`${deck.url}/api/views/inventory?warehouseId=w-outage`));
@@ -95,14 +93,19 @@ describe.skipIf(!withServer)('a ClickHouse outage', () => {
     const stockAtHalt = await onHand();
     const heldMax = { value: 0 };
     const watch = setInterval(() => (heldMax.value = Math.max(heldMax.value, deck.history!.writer.held)), 20);
-    await sleep(OUTAGE_MS);
+    // The live view keeps updating all through the outage, not only by its end.
+    const stockDuring = [stockAtHalt];
+    for (let waited = 0; waited < OUTAGE_MS; waited += LIVE_CHECK_MS) {
+      await sleep(LIVE_CHECK_MS);
+      stockDuring.push(await onHand());
+    }
     clearInterval(watch);
 
-    // The live view went on: stock kept arriving while ClickHouse was down.
-    expect(await onHand()).toBeGreaterThan(stockAtHalt + 100);
+    expect(stockDuring.every((stock, i) => i === 0 || stock > stockDuring[i - 1]!), String(stockDuring)).toBe(true);
+    expect(stockDuring.at(-1)!).toBeGreaterThan(stockAtHalt + 1_000);
     // History waited in Redis, not in memory: far more entries unacknowledged than the writer held.
     const waiting = await backlog(CONSUMER_GROUPS.history);
-    expect(waiting).toBeGreaterThan(200);
+    expect(waiting).toBeGreaterThan(1_000);
     expect(heldMax.value).toBeLessThanOrEqual(PARTITIONS * (2 * BATCH_SIZE - 1));
     expect(await backlog(CONSUMER_GROUPS.live)).toBeLessThan(100);
 
@@ -110,13 +113,19 @@ describe.skipIf(!withServer)('a ClickHouse outage', () => {
     await sleep(500);
     loading = false;
     await load;
-    await expect.poll(storedEvents, { timeout: 30_000, interval: 200 }).toBe(sent.length);
-    await expect.poll(() => backlog(CONSUMER_GROUPS.history), { timeout: 10_000 }).toBe(0);
+    await expect.poll(storedEvents, { timeout: 90_000, interval: 250 }).toBe(sent.length);
+    await expect.poll(() => backlog(CONSUMER_GROUPS.history), { timeout: 20_000 }).toBe(0);
     expect(await onHand()).toBe(sent.length);
+    // Each stock movement once too: the analytic tables were written in the same batches.
+    const sql = (query: string) => deck.history!.store.query(query);
+    const warehouse = new Set(['w-outage']);
+    expect(await inventoryFromMovements(sql, warehouse)).toEqual(await liveInventory(deck.url, warehouse));
+    expect(await sql("SELECT count() AS n, sum(on_hand_delta) AS stock FROM inventory_movements WHERE warehouse_id = 'w-outage'"))
+      .toEqual([{ n: sent.length, stock: sent.length }]);
     // The writer did meet the outage: batches were stored only after failed inserts.
     batches.unsubscribe();
     expect(failedInserts).toBeGreaterThan(0);
-  });
+  }, 180_000);
 
   it('does not keep a history process from starting; its history is written once the server answers', async () => {
     await clickhouse.halt();

@@ -1,7 +1,8 @@
 /**
  * The "history" consumer group with real Redis and real ClickHouse (embedded
- * chDB and a clickhouse-server 18.16): every accepted event lands in `events`
- * once, whatever the duplicates, retries and crashes. Under CI=true a missing
+ * chDB and a clickhouse-server 18.16): every accepted event lands in `events`,
+ * and its rows in the analytic tables, once, whatever the duplicates, retries
+ * and crashes; retention drops old months of `events`. Under CI=true a missing
  * clickhouse-server fails the run; elsewhere its cases are skipped with a note.
  * Each case uses a source of its own, and counts only its events.
  */
@@ -11,19 +12,24 @@ import path from 'node:path';
 import { firstValueFrom, filter } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, type RedisClient } from '../platform/redis/client.ts';
+import { toAnalyticRows } from '../projections/analytics/to-rows.ts';
 import { consumerEngine, type RunningEventDeck } from '../server/eventdeck.ts';
 import { HistoryUnavailableError } from '../server/history/errors.ts';
-import { fromEventRow, type EventRow } from '../server/history/event-row.ts';
+import { fromEventRow, toEventRow, type EventRow } from '../server/history/event-row.ts';
 import { HISTORY_DEAD_LETTERS, HistoryWriter } from '../server/history/history-writer.ts';
 import { applyMigrations } from '../server/history/migrations.ts';
 import { openHistoryStore } from '../server/history/open-store.ts';
+import { startRetention } from '../server/history/retention.ts';
 import type { HistoryBackend, HistoryStore } from '../server/history/store.ts';
 import type { CloudEvent } from '../shared/cloudevent.ts';
 import { CONSUMER_GROUPS, ENTRY_FIELDS, partitionOf, streamKey } from '../shared/streams.ts';
+import { inventoryFromMovements, liveInventory } from './analytics-expectations.ts';
+import { projectionsCaughtUp } from './support/caught-up.ts';
 import { clickhouseServerInstalled, startTestClickHouse, type TestClickHouse } from './support/clickhouse-server.ts';
-import { jsonOf, postEvents, startTestDeck } from './support/eventdeck.ts';
+import { eventually, jsonOf, postEvents, startTestDeck } from './support/eventdeck.ts';
 import { startEventDeckProcess, type EventDeckProcess } from './support/eventdeck-process.ts';
 import { inventoryReceived, orderPlaced, paymentAuthorized } from './support/events.ts';
+import { distinct, recentFlows } from './support/flows.ts';
 import { startTestRedis, type TestRedis } from './support/redis-server.ts';
 
 const PARTITIONS = 16;
@@ -42,7 +48,8 @@ const processes: EventDeckProcess[] = [];
 beforeAll(async () => {
   redis = await startTestRedis();
   client = await connectRedis(redis.url);
-  api = await startTestDeck({ redisUrl: redis.url, env: { EVENTDECK_ROLES: 'api' } });
+  // Ingest, and the live views the analytic tables are compared with; history is each case's own.
+  api = await startTestDeck({ redisUrl: redis.url, env: { EVENTDECK_ROLES: 'api,projector', EVENTDECK_BATCH_WAIT_MS: '10' } });
   stores.set('chdb', await openHistoryStore({ dataDir: chdbDir }));
   if (withServer) {
     clickhouse = await startTestClickHouse();
@@ -68,7 +75,7 @@ afterAll(async () => {
 function startWriter(store: HistoryStore, batchSize = 50): HistoryWriter {
   const writer = new HistoryWriter({
     redis: client, store, engine: consumerEngine, partitions: PARTITIONS, batchSize, batchWaitMs: 30,
-    leaseTtlMs: 2000, pendingIdleMs: 60_000, retry: { baseMs: 20, factor: 2, capMs: 200 },
+    leaseTtlMs: 2000, pendingIdleMs: 60_000, retry: { baseMs: 20, factor: 2, capMs: 200 }, toAnalyticRows,
   });
   writers.push(writer);
   return writer;
@@ -136,21 +143,28 @@ describe.each(['chdb', 'server'] as const)('the history group on %s', (backend) 
   it.skipIf(skip)('inserts a batch again when the answer to its insert was lost, and it still counts once', async () => {
     const real = stores.get(backend)!;
     const source = `/lost-answer-${backend}`;
-    let lostRows = 0;
-    // The insert lands, then the answer is lost (a timeout, a reset): the writer cannot know, and retries.
+    // The first insert into each table lands, then its answer is lost (a timeout, a reset): the writer cannot know, and retries.
+    const lost = new Map<string, number>();
     const flaky: HistoryStore = {
       ...real,
       async insert(table, rows, options) {
         await real.insert(table, rows, options);
-        if (lostRows === 0) {
-          lostRows = rows.length;
+        if (!lost.has(table)) {
+          lost.set(table, rows.length);
           throw new HistoryUnavailableError('the answer was lost after the insert landed');
         }
       },
     };
     await publish(eventsFrom(source, 40));
     // Background merges would fold the copies before we could count them.
-    await real.exec('SYSTEM STOP MERGES events');
+    const tables = ['events', 'order_items_raw', 'orders_raw'];
+    for (const table of tables) await real.exec(`SYSTEM STOP MERGES ${table}`);
+    const orders = async () => (await real.query<{ orders: number; paid: number; items: number }>(
+      `SELECT count() AS orders, countIf(status = 'paid' AND item_count = 2 AND total = 20) AS paid,
+         (SELECT count() FROM order_items WHERE source = {source:String}) AS items
+       FROM orders WHERE order_id LIKE {prefix:String}`, { source, prefix: `${source}-o%` }))[0];
+    const rawRows = async (table: string) =>
+      (await real.query<{ n: number }>(`SELECT count() AS n FROM ${table} WHERE source = {source:String}`, { source }))[0]!.n;
     try {
       const writer = startWriter(flaky, 1000);
       const retried = firstValueFrom(writer.committed$.pipe(filter((batch) => batch.failedInserts > 0)));
@@ -158,14 +172,45 @@ describe.each(['chdb', 'server'] as const)('the history group on %s', (backend) 
       await retried;
       await expect.poll(async () => (await stored(real, source)).distinct, { timeout: 20_000, interval: 100 }).toBe(40);
       // The retry did insert the batch again: its rows are in the table twice, and FINAL counts them once.
-      expect(lostRows).toBeGreaterThan(0);
-      expect(await stored(real, source)).toEqual({ distinct: 40, rows: 40 + lostRows });
+      expect(lost.get('events')).toBeGreaterThan(0);
+      expect(await stored(real, source)).toEqual({ distinct: 40, rows: 40 + lost.get('events')! });
+      // So do the analytic tables' rows, and their views count each once.
+      await expect.poll(orders, { timeout: 10_000, interval: 100 }).toEqual({ orders: 20, paid: 20, items: 20 });
+      expect(await rawRows('order_items_raw')).toBe(20 + lost.get('order_items_raw')!);
+      expect(await rawRows('orders_raw')).toBe(40 + lost.get('orders_raw')!);
     } finally {
-      await real.exec('SYSTEM START MERGES events');
+      for (const table of tables) await real.exec(`SYSTEM START MERGES ${table}`);
     }
     // Merged, one row of each is left.
-    await real.exec('OPTIMIZE TABLE events FINAL');
+    for (const table of tables) await real.exec(`OPTIMIZE TABLE ${table} FINAL`);
     expect(await stored(real, source)).toEqual({ distinct: 40, rows: 40 });
+    expect(await rawRows('orders_raw')).toBe(40);
+    expect(await orders()).toEqual({ orders: 20, paid: 20, items: 20 });
+  });
+
+  it.skipIf(skip)('retention drops the months of events entirely older than the limit, at start and on its timer', async () => {
+    const store = stores.get(backend)!;
+    const source = `/retention-${backend}`;
+    // A clock in 2001 keeps the other cases' months (2026) far from the limit.
+    const now = Date.parse('2001-03-10T00:00:00Z');
+    const rowAt = (time: string, i: number) => toEventRow(
+      inventoryReceived({ warehouseId: 'w-r', sku: 'sku-r' }, { source, id: `r-${i}`, time }), { partition: 0, streamId: `0-${i}`, acceptedAt: 0 });
+    const months = async () => (await store.query<{ month: number; n: number }>(
+      'SELECT toYYYYMM(time) AS month, count() AS n FROM events WHERE source = {source:String} GROUP BY month ORDER BY month', { source }));
+    // given events of December 2000 (entirely older than 60 days before the clock) and of January 2001 (not entirely)
+    await store.insert('events', [rowAt('2000-12-31T23:59:59Z', 1), rowAt('2001-01-01T00:00:00Z', 2), rowAt('2001-01-20T00:00:00Z', 3)]);
+    const logged: string[] = [];
+    const retention = startRetention({ store, retentionDays: 60, intervalMs: 100, now: () => now, log: (line) => logged.push(line) });
+    try {
+      // then the first round, at start, drops December only
+      await expect.poll(months, { timeout: 10_000, interval: 50 }).toEqual([{ month: 200101, n: 2 }]);
+      // and a month that expires later (a backfill of 2000 arriving late) goes on a later round
+      await store.insert('events', [rowAt('2000-11-05T00:00:00Z', 4)]);
+      await expect.poll(months, { timeout: 10_000, interval: 50 }).toEqual([{ month: 200101, n: 2 }]);
+    } finally {
+      retention.stop();
+    }
+    expect(logged.join('\n')).toMatch(/retention \(60 days\) dropped the months 200012 of events/);
   });
 });
 
@@ -193,15 +238,20 @@ describe('events that can never be stored', () => {
 });
 
 describe.skipIf(!withServer)('a history process killed with kill -9', () => {
-  it('in the middle of a batch, and started again: every event is stored once', async () => {
+  it('in the middle of a batch, and started again: every event is stored once, and stock from inventory_movements equals the live view', async () => {
     const store = stores.get('server')!;
     const source = '/kill-9';
     const events = eventsFrom(source, 3000);
-    await publish(events);
+    // Realistic flows too (their own sources and warehouses in this file), so stock moves.
+    const flows = recentFlows(80, 5);
+    const flowEvents = distinct(flows);
+    const sources = [source, ...new Set(flowEvents.map((e) => e.source))];
+    const warehouses = new Set(flowEvents.map((e) => (e.data as { warehouseId?: string }).warehouseId).filter((w) => w !== undefined));
+    await publish([...events, ...(flows as unknown as CloudEvent[])]);
     const historyProcess = async () => {
       const child = await startEventDeckProcess({
         REDIS_URL: redis.url, CLICKHOUSE_URL: clickhouse!.url, EVENTDECK_ROLES: 'history',
-        EVENTDECK_HISTORY_BATCH_SIZE: '20', EVENTDECK_HISTORY_BATCH_WAIT_MS: '20', EVENTDECK_LEASE_TTL_MS: '1000',
+        EVENTDECK_HISTORY_BATCH_SIZE: '50', EVENTDECK_HISTORY_BATCH_WAIT_MS: '20', EVENTDECK_LEASE_TTL_MS: '1000',
       });
       processes.push(child);
       return child;
@@ -217,8 +267,19 @@ describe.skipIf(!withServer)('a history process killed with kill -9', () => {
     expect(killedMidBatch).toBe(true);
 
     const restarted = await historyProcess();
-    await expect.poll(async () => (await stored(store, source)).distinct, { timeout: 30_000, interval: 200 }).toBe(events.length);
-    await expect.poll(pendingHistory, { timeout: 10_000 }).toBe(0);
+    // Every distinct event once: FINAL counts copies once, and merged, one row of each is left.
+    const count = async (final: 'FINAL' | '') => (await store.query<{ n: number }>(
+      `SELECT count() AS n FROM events ${final} WHERE has({sources:Array(String)}, source)`, { sources }))[0]!.n;
+    await expect.poll(() => count('FINAL'), { timeout: 90_000, interval: 250 }).toBe(events.length + flowEvents.length);
+    await expect.poll(pendingHistory, { timeout: 20_000 }).toBe(0);
     expect(restarted.output()).toContain('roles: history');
-  });
+    expect(await stored(store, source)).toMatchObject({ distinct: events.length });
+    await store.exec('OPTIMIZE TABLE events FINAL');
+    expect(await count('')).toBe(events.length + flowEvents.length);
+    // Stock summed from inventory_movements equals the live inventory view, warehouse by warehouse and sku by sku.
+    await eventually(() => projectionsCaughtUp(redis.url, PARTITIONS), Boolean, 30_000);
+    const live = await liveInventory(api.url, warehouses);
+    expect(live.length).toBeGreaterThan(10);
+    expect(await inventoryFromMovements((sql) => store.query(sql), warehouses)).toEqual(live);
+  }, 180_000);
 });

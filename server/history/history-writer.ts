@@ -1,17 +1,19 @@
 /**
  * The "history" consumer group: copies every accepted event from the partition
- * streams into the ClickHouse `events` table, on its own leases and pending
- * lists, so a ClickHouse outage stalls only this group (DESIGN.md section 2).
+ * streams into the ClickHouse `events` table, and its rows into the analytic
+ * tables, on its own leases and pending lists, so a ClickHouse outage stalls
+ * only this group (DESIGN.md section 2).
  *
  * Per owned partition, one pull-based loop: collect a batch (size and time
- * bounded), insert it (one insert per month, the table's partition), then
- * dead-letter what can never be stored and XACK, and only then read on. While
- * ClickHouse fails, the loop retries the same batch with capped backoff and
- * reads nothing more: lag grows in Redis, memory does not.
+ * bounded), insert it (per month, the tables' partition: `events`, then each
+ * analytic table), then dead-letter what can never be stored and XACK, and
+ * only then read on. While ClickHouse fails, the loop retries the same batch
+ * with capped backoff and reads nothing more: lag grows in Redis, memory does
+ * not.
  *
  * Exactly once in ClickHouse: a batch inserted again (a retry after a timeout
  * whose insert did land, or a crash between insert and XACK) adds copies with
- * the same sorting key, and the ReplacingMergeTree keeps one (docs/history.md).
+ * the same sorting key, and the ReplacingMergeTrees keep one (docs/history.md).
  */
 import { setMaxListeners } from 'node:events';
 import os from 'node:os';
@@ -19,6 +21,7 @@ import { concatMap, defer, finalize, type Observable, of, retry, Subject } from 
 import type { RedisClient } from '../../platform/redis/client.ts';
 import { CONSUMER_GROUPS, deadLetterKey, streamKey } from '../../shared/streams.ts';
 import type { BackoffPolicy, BatchReader, ConsumerEngine, OwnedPartitionsPort, StreamEntry } from './consumer-engine.ts';
+import type { ToAnalyticRows } from './analytic-rows.ts';
 import { planHistoryBatch, type HistoryBatch } from './history-batch.ts';
 import type { HistoryStore } from './store.ts';
 
@@ -42,14 +45,19 @@ export interface HistoryWriterOptions {
   random?: () => number;
   log?: (line: string) => void;
   ownerId?: string;
+  /** An event's rows of the analytic tables, inserted with its `events` row before the XACK; without it, only `events` is written. */
+  toAnalyticRows?: ToAnalyticRows;
 }
 
 /** One batch stored and acknowledged, for tests and metrics. */
 export interface HistoryBatchCommitted {
   partition: number;
   entries: number;
-  /** Rows inserted (entries minus dead letters). */
+  /** Events stored in `events` (entries minus those that can never be stored). */
   inserted: number;
+  /** Rows stored in the analytic tables, over all of them. */
+  analyticRows: number;
+  /** Entries dead-lettered: never storable, or stored without analytic rows (their data does not fit their type). */
   deadLettered: number;
   /** Inserts that failed before the batch was stored (0 when ClickHouse answered at once). */
   failedInserts: number;
@@ -70,7 +78,7 @@ export class HistoryWriter {
   readonly #committed = new Subject<HistoryBatchCommitted>();
   /** Every batch stored and acknowledged. */
   readonly committed$ = this.#committed.asObservable();
-  readonly #options: Required<Omit<HistoryWriterOptions, 'ownerId'>>;
+  readonly #options: Required<Omit<HistoryWriterOptions, 'ownerId' | 'toAnalyticRows'>> & Pick<HistoryWriterOptions, 'toAnalyticRows'>;
   /** Aborts inserts in flight at stop: they may still land, which a later redelivery makes harmless. */
   readonly #abort = new AbortController();
   #stopped = false;
@@ -141,12 +149,14 @@ export class HistoryWriter {
   }
 
   #store(partition: number, entries: StreamEntry[], stopped: () => boolean): Observable<void> {
-    const batch = planHistoryBatch(partition, entries);
+    const batch = planHistoryBatch(partition, entries, this.#options.toAnalyticRows);
+    // Every table's rows before the XACK: `events` per month, then the analytic tables per month.
+    const inserts: Array<{ table: string; rows: object[] }> = [...batch.inserts.map(({ rows }) => ({ table: 'events', rows })), ...batch.analyticInserts];
     let failedInserts = 0;
-    let inserted = 0; // months already stored: a retry sends only the rest
+    let inserted = 0; // inserts already stored: a retry sends only the rest
     const insertAll = defer(async () => {
-      for (; inserted < batch.inserts.length; inserted++) {
-        await this.#options.store.insert('events', batch.inserts[inserted]!.rows, { signal: this.#abort.signal });
+      for (; inserted < inserts.length; inserted++) {
+        await this.#options.store.insert(inserts[inserted]!.table, inserts[inserted]!.rows, { signal: this.#abort.signal });
       }
     }).pipe(
       retry({
@@ -168,7 +178,8 @@ export class HistoryWriter {
         this.#committed.next({
           partition,
           entries: entries.length,
-          inserted: entries.length - batch.deadLetters.length,
+          inserted: batch.events,
+          analyticRows: batch.analyticRows,
           deadLettered: batch.deadLetters.length,
           failedInserts,
           lastStreamId: entries[entries.length - 1]!.id,

@@ -69,7 +69,161 @@ PARTITION BY toYYYYMM(time)
 ORDER BY (type, partitionkey, source, id)`,
     ],
   },
+  {
+    version: 2,
+    name: 'analytics',
+    sql: analyticsTables(),
+  },
 ];
+
+/**
+ * Migration 2: the analytic tables (docs/history.md, "Analytic tables").
+ *
+ * Each `*_raw` table holds rows derived from one event each (in TypeScript:
+ * projections/analytics/to-rows.ts; 18.16 has no JSON functions worth the
+ * name), written by the history group with the event's `events` row. Like
+ * `events`, it is a ReplacingMergeTree whose sorting key ends with the event
+ * identity (+ the line or sku within the event), and every copy of an event
+ * has the same key and month, so a batch inserted twice collapses on merge.
+ * Analysts read the views, named as the docs name them, which collapse copies
+ * not yet merged (FINAL) and aggregate where the docs say so; a plain
+ * `SELECT sum(...)` over a view is exact. Money is kept in integer units of
+ * 1/10,000 (MONEY_SCALE), as the read models sum it, and divided in the views.
+ * The SQL is written out here, not built from shared code: a migration must
+ * never change once released.
+ */
+function analyticsTables(): string[] {
+  const identity = `
+  source String,
+  id String,
+  type String,
+  time DateTime('UTC'),
+  time_unix_ms UInt64,`;
+  // As events: copies of an event share its time, so they meet in one partition, where merges see them.
+  const engine = (orderBy: string) => `ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(time) ORDER BY (${orderBy})`;
+  const stages = ['placed', 'reserved', 'paid', 'shipped', 'delivered', 'cancelled'];
+  return [
+    `
+CREATE TABLE IF NOT EXISTS order_items_raw (${identity}
+  order_id String,
+  line UInt32,
+  sku String,
+  qty UInt32,
+  unit_price_units Int64,
+  line_total_units Int64,
+  currency String,
+  warehouse_id String,
+  channel String
+) ${engine('order_id, source, id, line')}`,
+    `
+CREATE TABLE IF NOT EXISTS inventory_movements_raw (${identity}
+  warehouse_id String,
+  sku String,
+  on_hand_delta Int64,
+  reserved_delta Int64,
+  order_id String
+) ${engine('warehouse_id, sku, source, id')}`,
+    `
+CREATE TABLE IF NOT EXISTS kpi_minute_raw (${identity}
+  minute DateTime('UTC'),
+  currency String,
+  orders_placed UInt8,
+  payments_authorized UInt8,
+  payments_failed UInt8,
+  cancellations UInt8,
+  shipments UInt8,
+  deliveries UInt8,
+  gmv_units Int64,
+  authorized_units Int64
+) ${engine('minute, source, id')}`,
+    // Each row: the order as its one event makes it. Ranks are text that sorts as the orders
+    // projection ranks events (earliest wins), '' where the event makes no claim.
+    `
+CREATE TABLE IF NOT EXISTS orders_raw (${identity}
+  order_id String,
+  stage String,
+  customer_id String,
+  channel String,
+  currency String,
+  total_units Int64,
+  item_count UInt32,
+  placed_rank String,
+  warehouse_id String,
+  warehouse_rank String,
+  payment_failures UInt8,
+  refunded_units Int64,
+  cancel_reason String,
+  cancel_rank String
+) ${engine('order_id, source, id')}`,
+    `
+CREATE VIEW IF NOT EXISTS order_items AS
+SELECT source, id, time, time_unix_ms, order_id, line, sku, qty,
+  unit_price_units / 10000 AS unit_price, line_total_units / 10000 AS line_total, currency, warehouse_id, channel
+FROM order_items_raw FINAL`,
+    `
+CREATE VIEW IF NOT EXISTS inventory_movements AS
+SELECT source, id, type, time, time_unix_ms, warehouse_id, sku, on_hand_delta, reserved_delta, order_id
+FROM inventory_movements_raw FINAL`,
+    // One row per minute and currency: each event counts in the row of its currency ('' for none).
+    `
+CREATE VIEW IF NOT EXISTS kpi_minute AS
+SELECT minute, currency,
+  sum(orders_placed) AS orders_placed,
+  sum(gmv_units) / 10000 AS gmv,
+  sum(payments_authorized) AS payments_authorized,
+  sum(payments_failed) AS payments_failed,
+  sum(authorized_units) / 10000 AS authorized_amount,
+  sum(cancellations) AS cancellations,
+  sum(shipments) AS shipments,
+  sum(deliveries) AS deliveries
+FROM kpi_minute_raw FINAL
+GROUP BY minute, currency`,
+    // The Order read model (DESIGN.md section 4) merged from the rows of its events: the earliest
+    // ranked order.placed, warehouse and cancellation; the first time of each stage; sums.
+    `
+CREATE VIEW IF NOT EXISTS orders AS
+SELECT
+  order_id,
+  if(placed_events > 0, placed_customer_id, NULL) AS customer_id,
+  if(warehouse_claims > 0, claimed_warehouse_id, NULL) AS warehouse_id,
+  if(placed_events > 0, placed_channel, NULL) AS channel,
+  if(placed_events > 0, placed_currency, NULL) AS currency,
+  if(placed_events > 0, placed_total_units / 10000, NULL) AS total,
+  if(placed_events > 0, placed_item_count, 0) AS item_count,
+  multiIf(reached_delivered > 0, 'delivered', reached_cancelled > 0, 'cancelled', reached_shipped > 0, 'shipped',
+    reached_paid > 0, 'paid', reached_reserved > 0, 'reserved', 'placed') AS status,
+  ${stages.map((s) => `if(reached_${s} > 0, first_${s}, NULL) AS ${s}_at,
+  if(reached_${s} > 0, first_${s}_ms, NULL) AS ${s}_at_unix_ms,`).join('\n  ')}
+  failures AS payment_failures,
+  refunded_sum_units / 10000 AS refunded,
+  if(cancel_claims > 0, claimed_cancel_reason, NULL) AS cancel_reason,
+  last_event_at,
+  last_event_at_unix_ms
+FROM (
+  SELECT
+    order_id,
+    countIf(placed_rank != '') AS placed_events,
+    argMinIf(customer_id, placed_rank, placed_rank != '') AS placed_customer_id,
+    argMinIf(channel, placed_rank, placed_rank != '') AS placed_channel,
+    argMinIf(currency, placed_rank, placed_rank != '') AS placed_currency,
+    argMinIf(total_units, placed_rank, placed_rank != '') AS placed_total_units,
+    argMinIf(item_count, placed_rank, placed_rank != '') AS placed_item_count,
+    countIf(warehouse_rank != '') AS warehouse_claims,
+    argMinIf(warehouse_id, warehouse_rank, warehouse_rank != '') AS claimed_warehouse_id,
+    countIf(cancel_rank != '') AS cancel_claims,
+    argMinIf(cancel_reason, cancel_rank, cancel_rank != '') AS claimed_cancel_reason,
+    ${stages.map((s) => `countIf(stage = '${s}') AS reached_${s},
+    minIf(time, stage = '${s}') AS first_${s},
+    minIf(time_unix_ms, stage = '${s}') AS first_${s}_ms,`).join('\n    ')}
+    sum(payment_failures) AS failures,
+    sum(refunded_units) AS refunded_sum_units,
+    max(time) AS last_event_at,
+    max(time_unix_ms) AS last_event_at_unix_ms
+  FROM orders_raw FINAL
+  GROUP BY order_id
+)`,
+  ];
+}
 
 /** The recorded migrations disagree with this EventDeck's list; starting could corrupt history. */
 export class MigrationError extends Error {

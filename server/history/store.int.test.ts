@@ -17,7 +17,7 @@ import {
 } from '../../test/support/events.ts';
 import { HistoryQueryError, HistoryUnavailableError } from './errors.ts';
 import { fromEventRow, toEventRow, type EventRow } from './event-row.ts';
-import { applyMigrations } from './migrations.ts';
+import { applyMigrations, HISTORY_MIGRATIONS } from './migrations.ts';
 import { openHistoryStore } from './open-store.ts';
 import type { HistoryBackend, HistoryStore } from './store.ts';
 
@@ -73,12 +73,26 @@ describe.each(['chdb', 'server'] as const)('the history store on %s', (backend) 
   const skip = backend === 'server' && !withServer;
 
   it.skipIf(skip)('applies the migrations at start, records each once, and changes nothing when started again', async () => {
-    expect(await applyMigrations(storeOf(backend))).toEqual({ applied: [1] });
+    // A database an EventDeck with only migration 1 made, then this EventDeck: it adds the rest.
+    expect(await applyMigrations(storeOf(backend), HISTORY_MIGRATIONS.slice(0, 1))).toEqual({ applied: [1] });
+    expect(await applyMigrations(storeOf(backend))).toEqual({ applied: [2] });
     expect(await applyMigrations(storeOf(backend))).toEqual({ applied: [] });
     await storeOf(backend).close();
     const reopened = await open(backend);
     expect(await applyMigrations(reopened)).toEqual({ applied: [] });
-    expect(await reopened.query('SELECT version, name FROM schema_migrations')).toEqual([{ version: 1, name: 'events' }]);
+    expect(await reopened.query('SELECT version, name FROM schema_migrations ORDER BY version'))
+      .toEqual([{ version: 1, name: 'events' }, { version: 2, name: 'analytics' }]);
+    // Migration 2 made the analysts' views over their raw tables.
+    expect(await reopened.query(
+      `SELECT name, engine FROM system.tables WHERE database = currentDatabase() AND name IN
+         ('order_items', 'inventory_movements', 'kpi_minute', 'orders', 'order_items_raw', 'inventory_movements_raw', 'kpi_minute_raw', 'orders_raw')
+       ORDER BY name`,
+    )).toEqual([
+      { name: 'inventory_movements', engine: 'View' }, { name: 'inventory_movements_raw', engine: 'ReplacingMergeTree' },
+      { name: 'kpi_minute', engine: 'View' }, { name: 'kpi_minute_raw', engine: 'ReplacingMergeTree' },
+      { name: 'order_items', engine: 'View' }, { name: 'order_items_raw', engine: 'ReplacingMergeTree' },
+      { name: 'orders', engine: 'View' }, { name: 'orders_raw', engine: 'ReplacingMergeTree' },
+    ]);
   });
 
   it.skipIf(skip)('keeps each event once, however often it is delivered', async () => {
@@ -129,7 +143,7 @@ describe('the history store on a server that goes away', () => {
     await store.insert('events', rowsOf(events));
     expect(await store.query('SELECT count() AS events FROM events FINAL WHERE source = {source:String}', { source: '/outage' }))
       .toEqual([{ events: events.length }]);
-    expect(await store.query('SELECT version FROM schema_migrations')).toEqual([{ version: 1 }]);
+    expect(await store.query('SELECT version FROM schema_migrations ORDER BY version')).toEqual([{ version: 1 }, { version: 2 }]);
   });
 });
 
