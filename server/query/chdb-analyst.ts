@@ -9,6 +9,7 @@
 import { mkdir } from 'node:fs/promises';
 import { clickhouseCodeOf, HistoryQueryError, HistoryUnavailableError } from '../history/errors.ts';
 import { analystSettings, TIMEOUT_GRACE_MS, type AnalystSql, type RunOptions } from './analyst-sql.ts';
+import { joinJsonBlocks } from './join-json-blocks.ts';
 
 type Chdb = typeof import('chdb');
 
@@ -36,7 +37,9 @@ export function openChdbAnalyst(dataDir: string): AnalystSql {
     try {
       try {
         stream = session.queryStream(statement, { format, signal: stop });
-        for await (const chunk of stream) yield chunk.raw();
+        const blocks = chunksOf(stream, format);
+        // chDB writes each block as a JSON document of its own: joined, they make the one answer.
+        yield* format === 'JSON' ? joinJsonBlocks(blocks) : blocks;
       } catch (error) {
         if (!cannotStream(error)) throw error;
         // chDB streams SELECTs only; SHOW, DESCRIBE and EXPLAIN answer whole (their answers are small).
@@ -64,6 +67,21 @@ export function openChdbAnalyst(dataDir: string): AnalystSql {
       if (loading) await (await loading).drainPending();
     },
   };
+}
+
+/** The stream's bytes; chDB writes a CSV header with each block, of which the first is kept. */
+async function* chunksOf(stream: AsyncIterable<{ raw(): Uint8Array }>, format: string): AsyncGenerator<Uint8Array> {
+  let first = true;
+  for await (const chunk of stream) {
+    yield first || format !== 'CSVWithNames' ? chunk.raw() : withoutFirstLine(chunk.raw());
+    first = false;
+  }
+}
+
+/** The bytes after the first line (a CSV header: column names hold no line breaks in practice). */
+function withoutFirstLine(bytes: Uint8Array): Uint8Array {
+  const end = bytes.indexOf(0x0a);
+  return end < 0 ? new Uint8Array(0) : bytes.subarray(end + 1);
 }
 
 /** ClickHouse's TIMEOUT_EXCEEDED, for a query EventDeck stopped waiting for. */

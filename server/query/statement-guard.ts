@@ -11,6 +11,8 @@
  * identifiers and comments; where the two could disagree it errs on refusing.
  */
 
+import { trimStatement } from '../history/store.ts';
+
 /** A statement fit to run, or why it is refused. */
 export type GuardResult =
   | { ok: true; statement: string }
@@ -24,7 +26,7 @@ export function checkReadOnlyStatement(sql: string): GuardResult {
   const code = codeOf(sql);
   if (code === undefined) return { ok: false, kind: 'bad-request', reason: 'The SQL has an unterminated string, quoted name or comment.' };
   // Trailing semicolons end the one statement; any other one starts a second.
-  const body = code.replace(/[\s;]+$/, '');
+  const body = trimStatement(code);
   if (body.trim() === '') return { ok: false, kind: 'bad-request', reason: 'The SQL holds no statement.' };
   if (body.includes(';')) return { ok: false, kind: 'not-read-only', reason: 'Send one statement per request; this SQL holds more than one.' };
   const first = /^[\s(]*([A-Za-z]+)/.exec(body)?.[1]?.toUpperCase();
