@@ -4,7 +4,10 @@
  * AlertEvaluator with a controlled clock evaluates the rules, as the alerts
  * role does on its timer.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../platform/net/free-port.ts';
 import { connectRedis, type RedisClient } from '../platform/redis/client.ts';
@@ -13,6 +16,9 @@ import { AlertEvaluator } from '../server/alerts/alerts-role.ts';
 import { ruleSchema, type AlertRule } from '../server/alerts/rules.ts';
 import { WEBHOOK_DEAD_LETTERS } from '../server/alerts/webhooks.ts';
 import { loadConfig } from '../server/config.ts';
+import { AlertHistory } from '../server/history/alert-history.ts';
+import { applyMigrations } from '../server/history/migrations.ts';
+import { openHistoryStore } from '../server/history/open-store.ts';
 import type { RunningEventDeck } from '../server/eventdeck.ts';
 import type { Alert, AlertsState } from '../shared/alerts.ts';
 import type { CloudEvent } from '../shared/cloudevent.ts';
@@ -320,6 +326,43 @@ describe('webhook notifications', () => {
       expect([...hook.attempts.values()]).toEqual([1]);
     } finally {
       await rules.stop();
+    }
+  });
+});
+
+describe('alert history in ClickHouse', () => {
+  it('records every change of an alert once in the alerts table (embedded chDB)', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'eventdeck-alerts-history-'));
+    const store = await openHistoryStore({ dataDir });
+    await applyMigrations(store);
+    const history = new AlertHistory({ redis: client, store, consumer: 'test', retry: { baseMs: 10, factor: 2, capMs: 100 }, log: () => {} });
+    await history.start();
+    try {
+      const clock = { now: ms(at(60)) };
+      const rules = evaluator(clock);
+      await publish([inventoryReceived({ warehouseId: 'w-ch', sku: 'c', qty: 2 })]);
+      await rules.evaluateOnce();
+      const [fired] = of(await alerts(), 'low-stock');
+      await acknowledge(fired!.id, { by: 'ana', note: 'seen' });
+      clock.now = ms(at(120));
+      await publish([inventoryReceived({ warehouseId: 'w-ch', sku: 'c', qty: 20 })]);
+      await rules.evaluateOnce();
+
+      const rows = await eventually(
+        () => store.query<Record<string, unknown>>('SELECT alert_id, change, state, rule, key, acknowledged_by, changed_at FROM alerts ORDER BY changed_at_unix_ms, change'),
+        (r) => r.length === 3,
+      );
+      // (The acknowledgement is on the server's clock, the rest on the evaluator's.)
+      expect(rows.map((r) => [r.alert_id, r.change, r.state]).sort()).toEqual([
+        [fired!.id, 'acknowledged', 'acknowledged'], [fired!.id, 'fired', 'firing'], [fired!.id, 'resolved', 'resolved'],
+      ]);
+      expect(rows.find((r) => r.change === 'acknowledged')).toMatchObject({ state: 'acknowledged', acknowledged_by: 'ana', rule: 'low-stock', key: 'w-ch/c' });
+      expect(rows[0]!.changed_at).toBe('2026-11-26 10:01:00');
+      await eventually(() => client.xPending(alertKeys.changes, 'alerts-history').then((p) => p.pending), (n) => n === 0);
+    } finally {
+      await history.stop();
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -15,6 +15,7 @@ import { catchError, concatMap, defer, EMPTY, finalize, from, ignoreElements, me
 import type { RedisClient } from '../../platform/redis/client.ts';
 import { backoffMs, type BackoffPolicy } from '../../platform/retry/backoff.ts';
 import { deadLetterKey } from '../../shared/streams.ts';
+import { ensureStreamGroup, GroupReader, type GroupEntry } from '../pipeline/group-reader.ts';
 import { alertKeys } from './alert-keys.ts';
 import { alertFromFields } from './alerts-view.ts';
 import type { AlertRule } from './rules.ts';
@@ -44,12 +45,13 @@ export interface WebhookOptions {
 /** A receiver's answer that retrying may change (it was down or busy); others are final. */
 class RetryableDeliveryError extends Error {}
 
-type Change = { id: string; message: Record<string, string> };
+type Change = GroupEntry;
 
 export class WebhookDelivery {
   /** Changes this process is delivering: a claim of its own pending entries skips them. */
   readonly #inFlight = new Set<string>();
   #connection: RedisClient | undefined;
+  #reader: GroupReader | undefined;
   #running: Subscription | undefined;
   #stopped = false;
 
@@ -58,13 +60,14 @@ export class WebhookDelivery {
   async start(): Promise<void> {
     if (!this.options.rules.some((r) => r.webhook)) return; // nobody to notify
     const { redis, log } = this.options;
-    await redis.xGroupCreate(alertKeys.changes, GROUP, '0', { MKSTREAM: true }).catch((error: Error) => {
-      if (!error.message.includes('BUSYGROUP')) throw error;
-    });
+    await ensureStreamGroup(redis, alertKeys.changes, GROUP);
     // Blocking reads need a connection of their own.
     this.#connection = redis.duplicate();
     this.#connection.on('error', () => {});
     await this.#connection.connect();
+    this.#reader = new GroupReader(this.#connection, {
+      stream: alertKeys.changes, group: GROUP, consumer: this.options.consumer, count: 50, blockMs: 1_000, claimIdleMs: CLAIM_IDLE_MS,
+    });
     this.#running = defer(() => this.#read()).pipe(
       repeat({ delay: () => (this.#stopped ? EMPTY : of(0)) }),
       retry({ delay: (error: Error, count) => {
@@ -84,15 +87,8 @@ export class WebhookDelivery {
   }
 
   /** Changes held too long by anyone (a dead process, or this one before a restart) first, then new ones. */
-  async #read(): Promise<Change[]> {
-    const connection = this.#connection!;
-    const { consumer } = this.options;
-    const claimed = await connection.xAutoClaim(alertKeys.changes, GROUP, consumer, CLAIM_IDLE_MS, '0-0', { COUNT: 50 });
-    const stale = claimed.messages.filter((m): m is Change => m !== null && !this.#inFlight.has(m.id));
-    if (stale.length > 0) return stale;
-    const reply = (await connection.xReadGroup(GROUP, consumer, { key: alertKeys.changes, id: '>' }, { COUNT: 50, BLOCK: 1_000 })) as
-      Array<{ messages: Change[] }> | null;
-    return reply?.[0]?.messages ?? [];
+  #read(): Promise<Change[]> {
+    return this.#reader!.next(this.#inFlight);
   }
 
   /** Delivers one change (or not, if its rule has no webhook), then acknowledges it. */

@@ -74,6 +74,35 @@ ORDER BY (type, partitionkey, source, id)`,
     name: 'analytics',
     sql: analyticsTables(),
   },
+  {
+    version: 3,
+    name: 'alerts',
+    sql: [
+      // One row per change of an alert (fired, acknowledged, resolved), with the alert as it was then;
+      // written from the alert changes stream by the history role. A change written twice (a retried
+      // insert) has the same key and month, so merges keep one; the view collapses copies not merged yet.
+      `
+CREATE TABLE IF NOT EXISTS alerts_raw (
+  alert_id String,
+  change String,
+  changed_at DateTime('UTC'),
+  changed_at_unix_ms UInt64,
+  rule String,
+  key String,
+  severity String,
+  state String,
+  value Float64,
+  message String,
+  first_fired_at DateTime('UTC'),
+  acknowledged_by String,
+  note String
+) ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(changed_at) ORDER BY (rule, alert_id, change)`,
+      `
+CREATE VIEW IF NOT EXISTS alerts AS
+SELECT alert_id, change, changed_at, changed_at_unix_ms, rule, key, severity, state, value, message, first_fired_at, acknowledged_by, note
+FROM alerts_raw FINAL`,
+    ],
+  },
 ];
 
 /**
