@@ -13,6 +13,8 @@ import { connectRedis, type RedisClient } from '../platform/redis/client.ts';
 import { resolveRedis } from './redis/local-redis.ts';
 import { buildRegistry } from './registry/build.ts';
 import { registryRoutes } from './registry/routes.ts';
+import { catalogRoutes } from './catalog/routes.ts';
+import { lineageRoutes } from './lineage/routes.ts';
 import { createValidator } from './registry/validator.ts';
 import { viewRoutes } from './views/routes.ts';
 import { viewDefinitions } from './views/definitions.ts';
@@ -20,7 +22,7 @@ import { webAppRoutes } from './http/web-app.ts';
 import { startLiveHub, type LiveHub } from './live/hub.ts';
 import { DeckMetrics } from './metrics/deck-metrics.ts';
 import { metricsRoutes } from './metrics/routes.ts';
-import { builtInProjections } from '../projections/index.ts';
+import { builtInProjections, consumedTypes } from '../projections/index.ts';
 import { Projector } from '../projections/engine/projector.ts';
 import { OwnedPartitions } from '../projections/engine/owned-partitions.ts';
 import { backoffMs } from '../platform/retry/backoff.ts';
@@ -35,7 +37,11 @@ import { alertRoutes } from './alerts/routes.ts';
 import { memorySource } from './views/memory-source.ts';
 import { foldInMemory } from '../projections/fold-in-memory.ts';
 import { toAnalyticRows } from '../projections/analytics/to-rows.ts';
-import { upcast } from '../shared/registry.ts';
+import { upcast, type Registry } from '../shared/registry.ts';
+import { redriveDeadLetter } from '../projections/engine/redrive.ts';
+import type { DeadLetterRedrivePort } from './dlq/redrive-port.ts';
+import { DeadLetterWorkbench } from './dlq/workbench.ts';
+import { deadLetterRoutes } from './dlq/routes.ts';
 
 export interface EventDeckOptions {
   log?: (line: string) => void;
@@ -106,8 +112,13 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
     if (config.roles.has('api')) {
       routes.push(['/api/events', ingestRoutes({ redis, registry, validator, config, now, log, observer: metrics.ingest })]);
       routes.push(['/api/registry', registryRoutes(registry)]);
+      // The catalog names the projections reading each type: server/ may not import projections/, so they come from here.
+      const consumers = builtInProjections.map((p) => ({ name: p.name, views: p.views, consumes: consumedTypes[p.name] ?? [] }));
+      routes.push(['/api/catalog', catalogRoutes({ registry, consumers, store: pastStore, now })]);
+      routes.push(['/api/lineage', lineageRoutes({ store: pastStore, registry })]);
       routes.push(['/api', viewRoutes({ source: redis, config, now, views, asOf })]);
       routes.push(['/api/alerts', alertRoutes({ redis, now })]);
+      routes.push(['/api/dlq', deadLetterRoutes(new DeadLetterWorkbench({ redis, registry, redrive: deadLetterRedrive(redis, registry, now), now }))]);
       if (pastStore) {
         // Analyst SQL on a connection of its own (chDB: a session on the same data dir, which only this process holds).
         const analyst = await openAnalystSql(config);
@@ -171,6 +182,19 @@ export const consumerEngine: ConsumerEngine = {
   ownedPartitions: (redis, options, work) => new OwnedPartitions(redis, options, work),
   backoffMs,
 };
+
+/** The engine's exactly-once re-drive of dead letters, handed to the workbench (server/ may not import it). */
+function deadLetterRedrive(redis: RedisClient, registry: Registry, now: () => number): DeadLetterRedrivePort {
+  const byName = new Map(builtInProjections.map((p) => [p.name, p]));
+  return {
+    projections: [...byName.keys()],
+    redrive: async (name, letter) => {
+      const projection = byName.get(name);
+      if (!projection) throw new RangeError(`no projection "${name}" to re-drive into`);
+      return redriveDeadLetter({ redis, registry, projection, letter, now });
+    },
+  };
+}
 
 function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number): Promise<ServerType> {
   return new Promise((resolve, reject) => {

@@ -80,3 +80,6 @@ export function eventKey(event: Pick<CloudEvent, 'source' | 'id'>): string {
 export function eventTimeMs(event: Pick<CloudEvent, 'time'>): number {
   return Date.parse(event.time);
 }
+
+/** What a value marked `x-sensitive` reads as wherever EventDeck shows event data. */
+export const MASKED = '•••';

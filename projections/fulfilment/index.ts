@@ -4,9 +4,12 @@
  * range query on the oldest scores.
  */
 import { readModelKeys } from '../../shared/read-models.ts';
-import { orderIdOf } from '../orders/evolve.ts';
+import { ORDER_EVENT_TYPES, orderIdOf } from '../orders/evolve.ts';
 import type { Change, KeyedProjection } from '../projection.ts';
 import { evolveFulfilment, isInFlight, type FulfilmentState } from './evolve.ts';
+
+/** The event types it reads (GET /api/catalog); test/catalog-consumes.test.ts holds this to what it reacts to. */
+export const fulfilmentConsumes: readonly string[] = ORDER_EVENT_TYPES;
 
 /** Keeps the order in exactly one in-flight stage set while in flight, and in none after. */
 export function fulfilmentIndexChanges(orderId: string, before: FulfilmentState | undefined, after: FulfilmentState): Change[] {

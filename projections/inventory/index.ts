@@ -10,6 +10,11 @@ import { stockDeltas } from './evolve.ts';
 
 const MEASURES = ['onHand', 'reserved'] as const;
 
+/** The event types it reads (GET /api/catalog); test/catalog-consumes.test.ts holds this to what it reacts to. */
+export const inventoryConsumes: readonly string[] = [
+  'inventory.received', 'inventory.adjusted', 'inventory.reserved', 'inventory.released', 'shipment.created',
+];
+
 export function inventoryChanges(event: CloudEvent): Change[] {
   const changes: Change[] = [];
   const warehouses = new Set<string>();

@@ -7,6 +7,11 @@ import { KPI_COUNT_FIELDS, KPI_MONEY_FIELDS, readModelKeys, toMoneyUnits } from 
 import type { Change, CounterProjection } from '../projection.ts';
 import { kpiContribution } from './evolve.ts';
 
+/** The event types it reads (GET /api/catalog); test/catalog-consumes.test.ts holds this to what it reacts to. */
+export const kpiConsumes: readonly string[] = [
+  'order.placed', 'payment.authorized', 'payment.failed', 'order.cancelled', 'shipment.created', 'shipment.delivered',
+];
+
 export function kpiChanges(event: CloudEvent): Change[] {
   const share = kpiContribution(event);
   if (share === undefined) return [];

@@ -4,7 +4,10 @@
  */
 import { readModelKeys } from '../../shared/read-models.ts';
 import type { Change, KeyedProjection } from '../projection.ts';
-import { evolveOrder, orderIdOf, type OrderState } from './evolve.ts';
+import { ORDER_EVENT_TYPES, evolveOrder, orderIdOf, type OrderState } from './evolve.ts';
+
+/** The event types it reads (GET /api/catalog); test/catalog-consumes.test.ts holds this to what it reacts to. */
+export const ordersConsumes: readonly string[] = ORDER_EVENT_TYPES;
 
 /** Index score: when the order was placed, or its earliest known event until order.placed arrives. */
 export function orderScore(order: OrderState): number {

@@ -5,8 +5,11 @@
  * construction, and the order document stays small.
  */
 import { readModelKeys } from '../../shared/read-models.ts';
-import { orderIdOf, toTimelineEntry } from '../orders/evolve.ts';
+import { ORDER_EVENT_TYPES, orderIdOf, toTimelineEntry } from '../orders/evolve.ts';
 import type { CounterProjection } from '../projection.ts';
+
+/** The event types it reads (GET /api/catalog); test/catalog-consumes.test.ts holds this to what it reacts to. */
+export const timelineConsumes: readonly string[] = ORDER_EVENT_TYPES;
 
 export const timelineProjection: CounterProjection = {
   kind: 'counter',

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { ProblemError } from './problem.ts';
 
 /** Paths the web app routes itself. */
-const CLIENT_ROUTES = ['/', '/orders', '/orders/:orderId', '/inventory', '/fulfilment', '/alerts', '/embed/:view'];
+const CLIENT_ROUTES = ['/', '/orders', '/orders/:orderId', '/inventory', '/fulfilment', '/alerts', '/dead-letters', '/catalog', '/lineage', '/lineage/:correlationId', '/embed/:view'];
 
 export function webAppRoutes(distDir: string): Hono {
   const app = new Hono();

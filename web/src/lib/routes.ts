@@ -6,6 +6,9 @@ export type Route =
   | { page: 'inventory' }
   | { page: 'fulfilment' }
   | { page: 'alerts' }
+  | { page: 'dead-letters' }
+  | { page: 'catalog' }
+  | { page: 'lineage'; correlationId: string | null }
   | { page: 'embed'; view: string }
   | { page: 'not-found' };
 
@@ -15,6 +18,9 @@ const simple: Record<string, Route> = {
   '/inventory': { page: 'inventory' },
   '/fulfilment': { page: 'fulfilment' },
   '/alerts': { page: 'alerts' },
+  '/catalog': { page: 'catalog' },
+  '/lineage': { page: 'lineage', correlationId: null },
+  '/dead-letters': { page: 'dead-letters' },
 };
 
 export function matchRoute(path: string): Route {
@@ -23,6 +29,8 @@ export function matchRoute(path: string): Route {
   if (known) return known;
   const order = /^\/orders\/([^/]+)$/.exec(trimmed);
   if (order) return { page: 'order', orderId: safeDecode(order[1]!) };
+  const lineage = /^\/lineage\/([^/]+)$/.exec(trimmed);
+  if (lineage) return { page: 'lineage', correlationId: safeDecode(lineage[1]!) };
   const embed = /^\/embed\/([^/]+)$/.exec(trimmed);
   if (embed) return { page: 'embed', view: safeDecode(embed[1]!) };
   return { page: 'not-found' };
