@@ -15,9 +15,10 @@ import { livePart } from './live.ts';
 import { freePort } from '../platform/net/free-port.ts';
 import type { BenchPart } from './part.ts';
 import { projectionPart } from './projection.ts';
+import { rebuildPart } from './rebuild.ts';
 
 /** Each part in its own module; later issues add theirs here. */
-const PARTS: readonly BenchPart[] = [ingestPart, projectionPart, livePart];
+const PARTS: readonly BenchPart[] = [ingestPart, projectionPart, livePart, rebuildPart];
 
 function positiveInt(name: string, fallback: number): number {
   const text = process.env[name];

@@ -36,6 +36,9 @@ import { AlertEvaluator } from './alerts/alerts-role.ts';
 import { alertRoutes } from './alerts/routes.ts';
 import { memorySource } from './views/memory-source.ts';
 import { foldInMemory } from '../projections/fold-in-memory.ts';
+import { ProjectionRebuilds } from '../projections/rebuild/rebuilds.ts';
+import { rebuildRoutes } from './rebuild/routes.ts';
+import { storedEvents } from './rebuild/stored-events.ts';
 import { toAnalyticRows } from '../projections/analytics/to-rows.ts';
 import { upcast, type Registry } from '../shared/registry.ts';
 import { redriveDeadLetter } from '../projections/engine/redrive.ts';
@@ -107,6 +110,7 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
       ? async (atMs: number) => memorySource(foldInMemory(builtInProjections, await eventsUpTo(pastStore, registry, atMs)))
       : undefined;
 
+    let rebuilds: ProjectionRebuilds | undefined;
     const routes: Array<[string, ReturnType<typeof healthRoutes>]> = [['/', healthRoutes(redis)], ['/', metricsRoutes(metrics)]];
     const views = viewDefinitions({ source: redis, config, now });
     if (config.roles.has('api')) {
@@ -124,7 +128,18 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
         const analyst = await openAnalystSql(config);
         stops.push(() => analyst.close());
         routes.push(['/api/query', queryRoutes({ analyst, config, log })]);
+        // Rebuilds stream the event store on the analysts' kind of connection; their Redis work on one of their own.
+        const rebuildRedis = await connectRedis(resolved.url);
+        rebuilds = new ProjectionRebuilds({
+          redis: rebuildRedis, registry, projections: builtInProjections, partitions: config.partitions,
+          events: storedEvents(pastStore, analyst, { maxMemoryBytes: config.query.maxMemoryBytes }), now, log,
+        });
+        stops.push(async () => {
+          await rebuilds!.stop();
+          await rebuildRedis.close();
+        });
       }
+      routes.push(['/api/projections', rebuildRoutes({ names: builtInProjections.map((p) => p.name), rebuilds })]);
       routes.push(['/', webAppRoutes(options.webDir ?? DEFAULT_WEB_DIR)]);
     }
     if (config.roles.has('projector')) {

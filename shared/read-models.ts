@@ -184,3 +184,65 @@ export function parseKpiHash(minute: string, hash: Record<string, string>): KpiM
   }
   return kpi;
 }
+
+/**
+ * One family of a projection's Redis keys: a glob (Redis MATCH syntax) and the
+ * Redis types its keys have. Together a projection's patterns find every key it
+ * writes and no key of another projection, so a rebuild can replace them whole
+ * (`orders` and `timeline` share the `order:` prefix and are told apart by type).
+ */
+export interface ReadModelKeyPattern {
+  match: string;
+  types: ReadonlyArray<'string' | 'hash' | 'zset' | 'set'>;
+}
+
+/** The key patterns of each built-in projection, by projection name (the keys above, as globs). */
+export const readModelKeyPatterns: Readonly<Record<string, readonly ReadModelKeyPattern[]>> = {
+  orders: [
+    { match: `${RM}:order:*`, types: ['string'] },
+    { match: `${RM}:orders:*`, types: ['zset', 'hash'] },
+  ],
+  timeline: [{ match: `${RM}:order:*:timeline`, types: ['zset'] }],
+  inventory: [{ match: `${RM}:inventory:*`, types: ['hash', 'set'] }],
+  kpi: [{ match: `${RM}:kpi:*`, types: ['hash', 'zset'] }],
+  fulfilment: [{ match: `${RM}:fulfilment:*`, types: ['string', 'zset'] }],
+};
+
+const REBUILD = `${KEY_PREFIX}:rebuild`;
+
+/** Redis keys of projection rebuilds (POST /api/projections/:name/rebuild). */
+export const rebuildKeys = {
+  /** JSON RebuildStatus of the projection's last rebuild. */
+  status: (projection: string) => `${REBUILD}:${projection}`,
+  /** Held (with a TTL, renewed) by the process running the projection's rebuild: one at a time. */
+  lock: (projection: string) => `${REBUILD}:${projection}:lock`,
+  /** Prefix of the new read model's keys while it is built: `<prefix><live key>`. */
+  stagePrefix: (projection: string) => `${REBUILD}:${projection}:stage:`,
+  /** SET of the staged keys (their staged names). */
+  staged: (projection: string) => `${REBUILD}:${projection}:staged`,
+  /** SET of the live keys the switch removes (found by the projection's key patterns). */
+  replaced: (projection: string) => `${REBUILD}:${projection}:replaced`,
+} as const;
+
+/** Where a rebuild is: `running` until the new read model is live (`done`) or it gave up (`failed`). */
+export type RebuildState = 'running' | 'done' | 'failed';
+
+/** A projection rebuild as `GET /api/projections/:name/rebuild` answers it. */
+export interface RebuildStatus {
+  projection: string;
+  state: RebuildState;
+  /** While running: reading the event store, then the streams, then writing the new model, then switching. */
+  phase?: 'history' | 'streams' | 'staging' | 'switching';
+  /**
+   * Events folded so far, of `total`. While the event store is read, `total` counts its rows (copies of an
+   * event not merged yet count apiece); then it is exact, and grows with what the streams add.
+   */
+  done: number;
+  total: number;
+  /** Events the projection threw on, left out (the live projector dead-letters them). */
+  skipped: number;
+  /** RFC 3339. */
+  startedAt: string;
+  finishedAt?: string;
+  error?: { code: string; message: string };
+}
