@@ -17,6 +17,8 @@ const tiers = {
   int: ['{server,projections,demo,test}/**/*.int.test.ts'],
   e2e: ['test/**/*.e2e.test.ts'],
 };
+/** Tests that put the machine under load themselves: alone, so what they see is their own load. */
+const alone = ['test/live-load.int.test.ts'];
 
 export default defineConfig({
   // Absolute, so the build does not depend on the directory it is started from.
@@ -50,6 +52,7 @@ export default defineConfig({
         test: {
           name: 'int',
           include: tiers.int,
+          exclude: [...alone, '**/node_modules/**'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           // Each file starts its own Redis on a free port; two cores want few at once,
@@ -68,6 +71,18 @@ export default defineConfig({
           // A real server and a browser each: one file at a time, after the others.
           maxWorkers: 1,
           sequence: { groupOrder: 2 },
+        },
+      },
+      {
+        root: repoRoot,
+        test: {
+          name: 'load',
+          include: alone,
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+          // 500 clients and 5,000 events/s: with another file beside it, its bounds measure that file too.
+          maxWorkers: 1,
+          sequence: { groupOrder: 3 },
         },
       },
     ],
