@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveRedis } from '../server/redis/local-redis.ts';
+import { historyPart } from './history.ts';
 import { ingestPart } from './ingest.ts';
 import { livePart } from './live.ts';
 import { freePort } from '../platform/net/free-port.ts';
@@ -18,7 +19,7 @@ import { projectionPart } from './projection.ts';
 import { rebuildPart } from './rebuild.ts';
 
 /** Each part in its own module; later issues add theirs here. */
-const PARTS: readonly BenchPart[] = [ingestPart, projectionPart, livePart, rebuildPart];
+const PARTS: readonly BenchPart[] = [ingestPart, projectionPart, livePart, historyPart, rebuildPart];
 
 function positiveInt(name: string, fallback: number): number {
   const text = process.env[name];
