@@ -86,7 +86,7 @@ export class WebhookDelivery {
     await this.#connection?.close().catch(() => undefined);
   }
 
-  /** Changes held too long by anyone (a dead process, or this one before a restart) first, then new ones. */
+  /** The next changes (see GroupReader for the order); those being delivered are not claimed again. */
   #read(): Promise<Change[]> {
     return this.#reader!.next(this.#inFlight);
   }
