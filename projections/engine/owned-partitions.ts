@@ -8,11 +8,12 @@
  */
 import {
   catchError, defer, EMPTY, exhaustMap, finalize, from, ignoreElements, interval, lastValueFrom, mergeMap,
-  type Observable, type ObservableInput, of, repeat, retry, Subject, Subscription, takeUntil, throwError, timer,
+  type Observable, type ObservableInput, of, repeat, retry, Subject, Subscription, takeUntil, throwError,
 } from 'rxjs';
 import type { RedisClient } from '../../platform/redis/client.ts';
 import { streamKey, type ConsumerGroup } from '../../shared/streams.ts';
-import { backoffMs, type BackoffPolicy } from '../../platform/retry/backoff.ts';
+import type { BackoffPolicy } from '../../platform/retry/backoff.ts';
+import { waitAfterFailure } from '../../platform/retry/wait-after-failure.ts';
 import { LeaseLostError } from './errors.ts';
 import { ensureGroup } from './groups.ts';
 import { PartitionLeases } from './leases.ts';
@@ -98,9 +99,7 @@ export class OwnedPartitions {
   backoffAfter(what: string, error: Error, count: number): Observable<number> {
     const { group, retry: policy, random, log } = this.options;
     if (error instanceof LeaseLostError || this.work.ends?.(error) || (this.#stopped && count > 3)) throw error;
-    // The first failure and then every tenth: an outage of minutes should not flood the log.
-    if (count === 1 || count % 10 === 0) log(`${group}: ${what} failed (${error.message}); retry ${count}`);
-    return timer(backoffMs(policy, count, random));
+    return waitAfterFailure(`${group}: ${what}`, error, count, { policy, log, random });
   }
 
   /** Starts a loop for each newly owned partition; lets loops of lost partitions end after their round. */

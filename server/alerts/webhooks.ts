@@ -15,6 +15,7 @@ import { catchError, concatMap, defer, EMPTY, finalize, from, ignoreElements, me
 import type { RedisClient } from '../../platform/redis/client.ts';
 import { backoffMs, type BackoffPolicy } from '../../platform/retry/backoff.ts';
 import { deadLetterKey } from '../../shared/streams.ts';
+import { waitAfterFailure } from '../../platform/retry/wait-after-failure.ts';
 import { ensureStreamGroup, GroupReader, type GroupEntry } from '../pipeline/group-reader.ts';
 import { alertKeys } from './alert-keys.ts';
 import { alertFromFields } from './alerts-view.ts';
@@ -70,10 +71,8 @@ export class WebhookDelivery {
     });
     this.#running = defer(() => this.#read()).pipe(
       repeat({ delay: () => (this.#stopped ? EMPTY : of(0)) }),
-      retry({ delay: (error: Error, count) => {
-        if (count === 1 || count % 10 === 0) log(`alerts: reading changes for webhooks failed (${error.message}); retry ${count}`);
-        return timer(backoffMs(this.options.retry, count, this.options.random));
-      } }),
+      retry({ delay: (error: Error, count) =>
+        waitAfterFailure('alerts: reading changes for webhooks', error, count, { policy: this.options.retry, log, random: this.options.random }) }),
       concatMap((changes) => from(changes)),
       mergeMap((change) => this.#deliver(change), CONCURRENCY),
       ignoreElements(),

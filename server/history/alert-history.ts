@@ -7,9 +7,10 @@
  * While ClickHouse is away the batch is retried with backoff and nothing more
  * is read: the changes wait in Redis.
  */
-import { concatMap, defer, EMPTY, ignoreElements, of, repeat, retry, type Subscription, timer } from 'rxjs';
+import { concatMap, defer, EMPTY, ignoreElements, of, repeat, retry, type Subscription } from 'rxjs';
 import type { RedisClient } from '../../platform/redis/client.ts';
-import { backoffMs, type BackoffPolicy } from '../../platform/retry/backoff.ts';
+import type { BackoffPolicy } from '../../platform/retry/backoff.ts';
+import { waitAfterFailure } from '../../platform/retry/wait-after-failure.ts';
 import { KEY_PREFIX } from '../../shared/streams.ts';
 import { ensureStreamGroup, GroupReader, type GroupEntry } from '../pipeline/group-reader.ts';
 import type { HistoryStore } from './store.ts';
@@ -53,10 +54,7 @@ export class AlertHistory {
       );
     }).pipe(
       // ClickHouse or Redis away: the same changes are read again (they stay pending) after a backoff.
-      retry({ delay: (error: Error, count) => {
-        if (count === 1 || count % 10 === 0) log(`history: writing alert changes failed (${error.message}); retry ${count}`);
-        return timer(backoffMs(policy, count, Math.random));
-      } }),
+      retry({ delay: (error: Error, count) => waitAfterFailure('history: writing alert changes', error, count, { policy, log }) }),
       ignoreElements(),
     ).subscribe();
   }
