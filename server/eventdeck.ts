@@ -22,6 +22,8 @@ import { webAppRoutes } from './http/web-app.ts';
 import { startLiveHub, type LiveHub } from './live/hub.ts';
 import { DeckMetrics } from './metrics/deck-metrics.ts';
 import { metricsRoutes } from './metrics/routes.ts';
+import { ActivityRecorder } from './pipeline/activity.ts';
+import { readPipeline } from './pipeline/pipeline-view.ts';
 import { builtInProjections, consumedTypes } from '../projections/index.ts';
 import { Projector } from '../projections/engine/projector.ts';
 import { OwnedPartitions } from '../projections/engine/owned-partitions.ts';
@@ -88,6 +90,10 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
       roles: config.roles, redis, registry, partitions: config.partitions, projections: builtInProjections.map((p) => p.name), now, log,
     });
     stops.push(async () => metrics.close());
+    // What this process does, per second, for the pipeline view of every api process.
+    const activity = new ActivityRecorder(redis, { now, log });
+    activity.start();
+    stops.push(() => activity.stop());
 
     // First: the api role reads the history store (?asOf=, analyst SQL) of this process.
     let history: HistoryRole | undefined;
@@ -102,6 +108,7 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
       });
       stops.push(() => history!.stop());
       metrics.consumers?.watchHistory(history.writer.committed$);
+      history.writer.committed$.subscribe((batch) => activity.stored(batch));
     }
     // Where past states are folded from: this process's history store, or a ClickHouse server any process may read.
     const pastStore = history?.store ?? (config.roles.has('api') && config.clickhouseUrl ? await openHistoryStore(config) : undefined);
@@ -112,9 +119,13 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
 
     let rebuilds: ProjectionRebuilds | undefined;
     const routes: Array<[string, ReturnType<typeof healthRoutes>]> = [['/', healthRoutes(redis)], ['/', metricsRoutes(metrics)]];
-    const views = viewDefinitions({ source: redis, config, now });
+    const projectionNames = builtInProjections.map((p) => p.name);
+    const views = viewDefinitions({
+      source: redis, config, now,
+      pipeline: (at) => readPipeline(redis, { partitions: config.partitions, projections: projectionNames, now: at }),
+    });
     if (config.roles.has('api')) {
-      routes.push(['/api/events', ingestRoutes({ redis, registry, validator, config, now, log, observer: metrics.ingest })]);
+      routes.push(['/api/events', ingestRoutes({ redis, registry, validator, config, now, log, observers: [...(metrics.ingest ? [metrics.ingest] : []), activity] })]);
       routes.push(['/api/registry', registryRoutes(registry)]);
       // The catalog names the projections reading each type: server/ may not import projections/, so they come from here.
       const consumers = builtInProjections.map((p) => ({ name: p.name, views: p.views, consumes: consumedTypes[p.name] ?? [] }));
@@ -150,6 +161,7 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
         ...config.projector, now, log,
       });
       metrics.consumers?.watchProjector(projector.committed$);
+      projector.committed$.subscribe((batch) => activity.applied(batch));
       await projector.start();
       stops.push(async () => {
         await projector.stop();

@@ -3,9 +3,10 @@
  * (Socket.IO namespace `/live`): the same `{view, filter, version, state}`.
  */
 import type { AlertsState } from './alerts.ts';
+import type { PipelineState } from './pipeline.ts';
 import type { InFlightStage, InventoryRow, KpiMinute, Order, OrderStatus, TimelineEntry } from './read-models.ts';
 
-export const VIEW_NAMES = ['overview', 'orders', 'inventory', 'fulfilment', 'alerts'] as const;
+export const VIEW_NAMES = ['overview', 'orders', 'inventory', 'fulfilment', 'alerts', 'pipeline'] as const;
 export type ViewName = (typeof VIEW_NAMES)[number];
 
 /** Filters as query parameters (strings on the wire; the server parses them). */
@@ -67,6 +68,7 @@ export interface ViewStates {
   inventory: InventoryState;
   fulfilment: FulfilmentState;
   alerts: AlertsState;
+  pipeline: PipelineState;
 }
 
 /** One view's answer: REST body, subscribe ack payload and live update alike. */

@@ -93,6 +93,12 @@ describe('GET /metrics', () => {
     expect(value(caughtUp, 'eventdeck_event_to_history_seconds_count') - value(before, 'eventdeck_event_to_history_seconds_count')).toBe(accepted);
     expect(value(caughtUp, 'eventdeck_dead_letter_entries')).toBe(0);
     expect(value(caughtUp, 'eventdeck_metrics_redis_up')).toBe(1);
+    // ClickHouse took every insert at once: timed per table, none retried; no projection commit failed either.
+    const insertsByTable = byLabels(caughtUp, 'eventdeck_clickhouse_insert_duration_seconds_count', ['table']);
+    expect(Object.keys(insertsByTable)).toEqual(expect.arrayContaining(['events', 'order_items_raw', 'inventory_movements_raw', 'kpi_minute_raw', 'orders_raw']));
+    expect(value(caughtUp, 'eventdeck_clickhouse_insert_duration_seconds_sum')).toBeGreaterThan(0);
+    expect(value(caughtUp, 'eventdeck_history_insert_retries_total')).toBe(0);
+    expect(caughtUp).toMatch(/^eventdeck_projection_commit_retries_total 0$/m);
     // Bounded labels: no series per order or event, none for the long source.
     const labelValues = new Set(parse(caughtUp).flatMap((s) => Object.values(s.labels)));
     const ids = deliveries.flatMap((d) => [d.id, d.subject, (d.data as { orderId?: string }).orderId]);

@@ -49,6 +49,8 @@ export interface BatchCommitted {
   partition: number;
   entries: number;
   deadLettered: number;
+  /** Commits of a projection that failed (it threw, or Redis failed) and were tried again. */
+  retries: number;
   /** ms from ingest acceptance to commit, one per entry. */
   latenciesMs: number[];
 }
@@ -108,10 +110,11 @@ export class Projector {
   #processBatch(partition: number, entries: StreamEntry[]): Observable<void> {
     const { redis, registry, projections, now } = this.#options;
     const deliveries = entries.map((e) => decode(e, registry));
+    const retried = { count: 0 };
     return this.#commitTogether(partition, deliveries).pipe(
       // Projections that failed on some events, or all of them if the shared round failed, go on alone.
       concatMap((together) => from(together.rest).pipe(
-        mergeMap(({ projection, failedBefore }) => this.#commitWithRetry(projection, partition, deliveries, failedBefore)),
+        mergeMap(({ projection, failedBefore }) => this.#commitWithRetry(projection, partition, deliveries, failedBefore, retried)),
         toArray(),
         concatMap(async (results) => {
           if (!together.acknowledged) await redis.xAck(streamKey(partition), CONSUMER_GROUPS.live, entries.map((e) => e.id));
@@ -120,6 +123,7 @@ export class Projector {
             partition,
             entries: entries.length,
             deadLettered: [...together.committed, ...results].reduce((n, r) => n + (r.outcome === 'committed' ? r.deadLettered : 0), 0),
+            retries: retried.count,
             latenciesMs: deliveries.map((d) => committedAt - d.acceptedAt),
           });
         }),
@@ -159,11 +163,14 @@ export class Projector {
     );
   }
 
-  /** One projection alone, after `failedBefore` failed attempts (a backoff first if there were any). */
-  #commitWithRetry(projection: Projection, partition: number, deliveries: readonly Delivery[], failedBefore: number): Observable<CommitResult> {
+  /** One projection alone, after `failedBefore` failed attempts (a backoff first if there were any); counts its retries. */
+  #commitWithRetry(
+    projection: Projection, partition: number, deliveries: readonly Delivery[], failedBefore: number, retried: { count: number },
+  ): Observable<CommitResult> {
     const { redis, retry: policy, now, log, random } = this.#options;
     let failedAttempts = failedBefore;
     const hint = `${projection.name}:${partition}`;
+    retried.count += failedBefore;
     const pause = failedBefore > 0 ? timer(backoffMs(policy, failedBefore, random)) : of(0);
     const attempts = defer(() => commitBatch(redis, {
       projection, partition, deliveries, now, owner: this.ownerId,
@@ -185,6 +192,7 @@ export class Projector {
             this.#checkpoints.delete(hint); // another writer moved it: read it again and re-plan at once
             return of(0);
           }
+          retried.count++; // a moved checkpoint (above) is a re-plan, not a failure
           if (error instanceof ProjectionFailedError) {
             failedAttempts++;
             log(`projector: ${error.message}; attempt ${failedAttempts} of ${policy.attempts}`);

@@ -61,6 +61,8 @@ export interface HistoryBatchCommitted {
   deadLettered: number;
   /** Inserts that failed before the batch was stored (0 when ClickHouse answered at once). */
   failedInserts: number;
+  /** Each insert that stored rows: its table and how long ClickHouse took (ms). */
+  inserts: Array<{ table: string; ms: number }>;
   lastStreamId: string;
   /** ms from ingest acceptance to acknowledgement, one per stored event. */
   latenciesMs: number[];
@@ -154,9 +156,13 @@ export class HistoryWriter {
     const inserts: Array<{ table: string; rows: object[] }> = [...batch.inserts.map(({ rows }) => ({ table: 'events', rows })), ...batch.analyticInserts];
     let failedInserts = 0;
     let inserted = 0; // inserts already stored: a retry sends only the rest
+    const timings: HistoryBatchCommitted['inserts'] = [];
     const insertAll = defer(async () => {
       for (; inserted < inserts.length; inserted++) {
-        await this.#options.store.insert(inserts[inserted]!.table, inserts[inserted]!.rows, { signal: this.#abort.signal });
+        const { table, rows } = inserts[inserted]!;
+        const started = performance.now();
+        await this.#options.store.insert(table, rows, { signal: this.#abort.signal });
+        timings.push({ table, ms: performance.now() - started });
       }
     }).pipe(
       retry({
@@ -182,6 +188,7 @@ export class HistoryWriter {
           analyticRows: batch.analyticRows,
           deadLettered: batch.deadLetters.length,
           failedInserts,
+          inserts: timings,
           lastStreamId: entries[entries.length - 1]!.id,
           latenciesMs: batch.acceptedAt.map((t) => ackedAt - t),
         });

@@ -18,8 +18,8 @@ export interface IngestDeps {
   config: Pick<Config, 'partitions' | 'ingest'>;
   now: () => number;
   log: (line: string) => void;
-  /** Told what each request did, for metrics (server/metrics/ingest-metrics.ts). */
-  observer?: IngestObserver;
+  /** Told what each request did: metrics (server/metrics/ingest-metrics.ts), pipeline activity (server/pipeline/activity.ts). */
+  observers?: readonly IngestObserver[];
 }
 
 /** Why an event of a refused request was not appended: it was invalid, came with one, its batch was too long, or Redis failed. */
@@ -27,11 +27,11 @@ export type RejectReason = 'invalid' | 'with_invalid' | 'too_large' | 'unavailab
 
 export interface IngestObserver {
   /** A request starts; the function returned is called with the status it is answered with. */
-  request(): (status: number) => void;
+  request?(): (status: number) => void;
   /** Events Redis holds now; `duplicate[i]` is true when it held events[i] already (not appended again). */
-  appended(events: readonly CloudEvent[], duplicate: readonly boolean[]): void;
+  appended?(events: readonly CloudEvent[], duplicate: readonly boolean[]): void;
   /** Events of a request that appended nothing (as parsed: maybe not events at all). */
-  refused(events: readonly unknown[], reason: (index: number) => RejectReason): void;
+  refused?(events: readonly unknown[], reason: (index: number) => RejectReason): void;
 }
 
 export function ingestRoutes(deps: IngestDeps): Hono {
@@ -45,13 +45,17 @@ export function ingestRoutes(deps: IngestDeps): Hono {
     throw problem;
   };
   const streamedBodyLimit = bodyLimit({ maxSize: maxBodyBytes, onError: tooLarge });
+  const observers = deps.observers ?? [];
+  const refused = (events: readonly unknown[], reason: (index: number) => RejectReason) => {
+    for (const observer of observers) observer.refused?.(events, reason);
+  };
   const app = new Hono();
   app.post(
     '/',
     async (c, next) => {
-      const answered = deps.observer?.request();
+      const answered = observers.map((observer) => observer.request?.());
       await next(); // errors are answered by then (the app's error funnel): c.res holds the problem document
-      answered?.(c.res.status);
+      for (const end of answered) end?.(c.res.status);
     },
     (c, next) => {
       // With a Content-Length the header decides, without touching c.req.raw.body: that would turn the
@@ -63,7 +67,7 @@ export function ingestRoutes(deps: IngestDeps): Hono {
     async (c) => {
       const raw = readEvents(c.req.header('content-type'), c.req.raw.headers, await c.req.text());
       if (raw.events.length > maxBatchEvents) {
-        deps.observer?.refused(raw.events, () => 'too_large');
+        refused(raw.events, () => 'too_large');
         throw new ProblemError('tooLarge', 413, `The batch has ${raw.events.length} events; at most ${maxBatchEvents} are accepted per request.`, {
           maxBatchEvents,
         });
@@ -73,7 +77,7 @@ export function ingestRoutes(deps: IngestDeps): Hono {
       const validation = validateEvents(raw.events, { registry: deps.registry, validator: deps.validator, maxFutureMs, now });
       if (!validation.ok) {
         const invalid = new Set(validation.problems.map((p) => p.index));
-        deps.observer?.refused(raw.events, (i) => (invalid.has(i) ? 'invalid' : 'with_invalid'));
+        refused(raw.events, (i) => (invalid.has(i) ? 'invalid' : 'with_invalid'));
         throw new ProblemError('invalidEvents', 422,
           `${invalid.size} of ${raw.events.length} events are invalid; nothing was accepted.`, { errors: validation.problems });
       }
@@ -84,12 +88,12 @@ export function ingestRoutes(deps: IngestDeps): Hono {
         });
       } catch (cause) {
         deps.log(`ingest: append to Redis failed: ${(cause as Error).message}`);
-        deps.observer?.refused(validation.events, () => 'unavailable');
+        refused(validation.events, () => 'unavailable');
         throw new ProblemError('unavailable', 503,
           'Redis did not confirm the events. Send the same request again: events already taken are recognised as duplicates.',
           { retryable: true });
       }
-      deps.observer?.appended(validation.events, result.duplicate);
+      for (const observer of observers) observer.appended?.(validation.events, result.duplicate);
       for (const [name, value] of Object.entries(deprecationHeaders(validation.deprecations))) c.header(name, value);
       return c.json({ received: raw.events.length, accepted: result.accepted, duplicates: result.duplicates }, 202);
     },

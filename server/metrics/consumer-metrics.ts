@@ -17,10 +17,17 @@ export interface CommittedBatch {
   latenciesMs: readonly number[];
 }
 
+/** One batch the projector committed: also how many commits failed and were tried again. */
+export interface ProjectedBatch extends CommittedBatch {
+  retries: number;
+}
+
 /** One batch the history writer stored and acknowledged. */
 export interface StoredBatch extends CommittedBatch {
   /** Inserts that failed before the batch was stored. */
   failedInserts: number;
+  /** Each insert that stored rows: its table and how long ClickHouse took (ms). */
+  inserts: ReadonlyArray<{ table: string; ms: number }>;
 }
 
 /** From 5 ms (an idle bus) to 10 min (a group catching up after an outage). */
@@ -48,15 +55,21 @@ export class ConsumerMetrics {
   }
 
   /** The projector's committed batches (the "live" group). */
-  watchProjector(committed$: Observable<CommittedBatch>): void {
+  watchProjector(committed$: Observable<ProjectedBatch>): void {
     const toReadModel = new Histogram({
       name: 'eventdeck_event_to_read_model_seconds',
       help: 'Time from ingest accepting an event to the read models holding it (commit of its batch), one per committed entry.',
       registers: this.#registers, buckets: LATENCY_BUCKETS,
     });
+    const retries = new Counter({
+      name: 'eventdeck_projection_commit_retries_total',
+      help: 'Commits of a projection\'s batch that failed (the projection threw, or Redis failed) and were tried again after a backoff.',
+      registers: this.#registers,
+    });
     this.#zero(CONSUMER_GROUPS.live);
     this.#subscriptions.push(committed$.subscribe((batch) => {
       this.#batch(CONSUMER_GROUPS.live, batch);
+      retries.inc(batch.retries);
       for (const ms of batch.latenciesMs) toReadModel.observe(seconds(ms));
     }));
   }
@@ -73,10 +86,17 @@ export class ConsumerMetrics {
       help: 'ClickHouse inserts of the history writer that failed and were tried again.',
       registers: this.#registers,
     });
+    const insertSeconds = new Histogram({
+      name: 'eventdeck_clickhouse_insert_duration_seconds',
+      help: 'Time ClickHouse took to store one insert of the history writer (one table and month of a batch), by table.',
+      labelNames: ['table'], registers: this.#registers,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    });
     this.#zero(CONSUMER_GROUPS.history);
     this.#subscriptions.push(stored$.subscribe((batch) => {
       this.#batch(CONSUMER_GROUPS.history, batch);
       retries.inc(batch.failedInserts);
+      for (const { table, ms } of batch.inserts) insertSeconds.observe({ table }, ms / 1000);
       for (const ms of batch.latenciesMs) toHistory.observe(seconds(ms));
     }));
   }

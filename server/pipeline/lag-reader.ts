@@ -34,6 +34,8 @@ export interface GroupLag extends Lag {
 
 export interface LagReading {
   groups: Map<ConsumerGroup, GroupLag>;
+  /** The same per partition, with the stream's length. */
+  partitions: Array<{ partition: number; length: number; groups: Map<ConsumerGroup, GroupLag> }>;
   projections: Map<string, Lag>;
   /** Entries per dead-letter stream, by its name (deadLetterKey). */
   deadLetters: Map<string, number>;
@@ -68,33 +70,44 @@ export async function readLag(redis: RedisClient, query: LagQuery): Promise<LagR
     groups: new Map(query.groups.map((g) => [g, { entries: 0, pending: 0, seconds: 0 }])),
     projections: new Map(query.projections.map((name) => [name, { entries: 0, seconds: 0 }])),
     deadLetters: new Map(deadLetters),
+    partitions: [],
   };
-  for (const partition of perPartition) {
+  perPartition.forEach((partition, p) => {
+    const groups = new Map<ConsumerGroup, GroupLag>();
     for (const [group, position] of partition.groups) {
+      const lag = {
+        entries: position.undelivered + position.pending,
+        pending: position.pending,
+        seconds: ageSeconds(position.firstPending ?? position.firstUndelivered, query.now),
+      };
+      groups.set(group, lag);
       const total = reading.groups.get(group)!;
-      total.entries += position.undelivered + position.pending;
-      total.pending += position.pending;
-      total.seconds = Math.max(total.seconds, ageSeconds(position.firstPending ?? position.firstUndelivered, query.now));
+      total.entries += lag.entries;
+      total.pending += lag.pending;
+      total.seconds = Math.max(total.seconds, lag.seconds);
     }
+    reading.partitions.push({ partition: p, length: partition.length, groups });
     for (const [name, lag] of partition.projections) {
       const total = reading.projections.get(name)!;
       total.entries += lag.entries;
       total.seconds = Math.max(total.seconds, ageSeconds(lag.oldest, query.now));
     }
-  }
+  });
   return reading;
 }
 
 interface PartitionLag {
+  length: number;
   groups: Map<ConsumerGroup, GroupPosition>;
   projections: Map<string, { entries: number; oldest?: string }>;
 }
 
 async function readPartition(redis: RedisClient, partition: number, query: LagQuery): Promise<PartitionLag> {
   const key = streamKey(partition);
-  // Round 1: the groups of the stream, and the projections' checkpoints (one hash slot: one MGET).
-  const [infos, checkpoints] = await Promise.all([
+  // Round 1: the groups and length of the stream, and the projections' checkpoints (one hash slot: one MGET).
+  const [infos, length, checkpoints] = await Promise.all([
     groupsOf(redis, key),
+    redis.xLen(key),
     query.projections.length > 0 ? redis.mGet(query.projections.map((name) => checkpointKey(name, partition))) : Promise.resolve([]),
   ]);
   // Round 2: where each group stands.
@@ -105,7 +118,7 @@ async function readPartition(redis: RedisClient, partition: number, query: LagQu
   const groups = new Map(positions.filter((p) => p !== undefined));
   const live = groups.get(CONSUMER_GROUPS.live);
   const projections = new Map<string, { entries: number; oldest?: string }>();
-  if (!live) return { groups, projections };
+  if (!live) return { length, groups, projections };
   // Round 3, rarely: pending entries after checkpoints that lie inside the pending range.
   const applied = query.projections.map((name, i) => ({ name, checkpoint: checkpoints[i] ? String(checkpoints[i]) : '0-0' }));
   const inside = applied.filter(({ checkpoint }) => live.pending > 0
@@ -125,7 +138,7 @@ async function readPartition(redis: RedisClient, partition: number, query: LagQu
       projections.set(name, { entries: after.length + live.undelivered, oldest: after[0] ?? live.firstUndelivered });
     }
   }
-  return { groups, projections };
+  return { length, groups, projections };
 }
 
 type GroupInfo = Awaited<ReturnType<RedisClient['xInfoGroups']>>[number];

@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 import { readModelKeys } from '../../shared/read-models.ts';
+import type { PipelineState } from '../../shared/pipeline.ts';
 import type { ViewName, ViewSnapshot } from '../../shared/views.ts';
 import type { Config } from '../config.ts';
 import { alertsFilter, readAlerts } from '../alerts/alerts-view.ts';
@@ -11,6 +12,7 @@ import { fulfilmentFilter, readFulfilment } from './fulfilment-view.ts';
 import { inventoryFilter, readInventory } from './inventory-view.ts';
 import { ordersFilter, readOrders } from './orders-view.ts';
 import { overviewFilter, readOverview } from './overview-view.ts';
+import { pipelineFilter } from '../pipeline/pipeline-view.ts';
 import type { ReadModelSource } from './read-model-source.ts';
 
 export interface ViewDeps {
@@ -18,6 +20,8 @@ export interface ViewDeps {
   source: ReadModelSource;
   config: Pick<Config, 'inventory' | 'stageLimitsMs'>;
   now: () => number;
+  /** The pipeline view's reader (live only: without it, as for past states, there is no pipeline view). */
+  pipeline?: (now: number) => Promise<PipelineState>;
 }
 
 export interface ViewDefinition {
@@ -25,14 +29,18 @@ export interface ViewDefinition {
   read(filter: Record<string, unknown>): Promise<unknown>;
   /** Views with clock-derived fields (stuck, the last 60 minutes) are read again this often even without changes. */
   refreshMs?: number;
+  /** False for views that exist only now (nothing of them is in the event store). */
+  pastStates?: false;
 }
 
 export type ViewDefinitions = Record<string, ViewDefinition>;
 
 /** How often clock-derived views are refreshed for live subscribers. */
 const CLOCK_REFRESH_MS = 5_000;
+/** The pipeline view's lag and ages change without any event; its charts move each second. */
+const PIPELINE_REFRESH_MS = 1_000;
 
-export function viewDefinitions({ source, config, now }: ViewDeps): ViewDefinitions {
+export function viewDefinitions({ source, config, now, pipeline }: ViewDeps): ViewDefinitions {
   return {
     overview: {
       filter: overviewFilter,
@@ -47,6 +55,7 @@ export function viewDefinitions({ source, config, now }: ViewDeps): ViewDefiniti
       refreshMs: CLOCK_REFRESH_MS,
     },
     alerts: { filter: alertsFilter, read: (f) => readAlerts(source, f as z.infer<typeof alertsFilter>) },
+    ...(pipeline && { pipeline: { filter: pipelineFilter, read: () => pipeline(now()), refreshMs: PIPELINE_REFRESH_MS, pastStates: false } }),
   };
 }
 

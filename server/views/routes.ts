@@ -32,6 +32,7 @@ export function viewRoutes(deps: ViewRouteDeps): Hono {
       throw new ProblemError('badRequest', 400, `Invalid filter for view "${name}": ${detail}`);
     }
     if (asOf === undefined) return c.json(await readSnapshot(deps.source, name, view, parsed.data));
+    if (view.pastStates === false) throw new ProblemError('badRequest', 400, `The ${name} view is live only: it has no past states, so asOf does not apply.`);
 
     const atMs = RFC3339.test(asOf) ? Date.parse(asOf) : NaN;
     if (Number.isNaN(atMs)) throw new ProblemError('badRequest', 400, `asOf must be an RFC 3339 time such as 2026-11-26T10:00:00Z, not "${asOf}".`);
