@@ -1,7 +1,7 @@
 /**
  * The `history` role of a process: opens the history store, brings its schema
  * up to date, and runs the history writer, the retention of `events`
- * (EVENTDECK_HISTORY_RETENTION_DAYS) and the alerts' history (`alerts`). A ClickHouse server that does not
+ * (EVENTDECK_HISTORY_RETENTION_DAYS), the alerts' history (`alerts`) and the audit trail (`audit_log`). A ClickHouse server that does not
  * answer at start does not stop EventDeck (the live views do not need it): the
  * migrations are retried in the background and the writer (and retention)
  * start after them.
@@ -15,6 +15,7 @@ import type { ToAnalyticRows } from './analytic-rows.ts';
 import type { ConsumerEngine } from './consumer-engine.ts';
 import { HistoryUnavailableError } from './errors.ts';
 import { AlertHistory } from './alert-history.ts';
+import { AuditHistory } from './audit-history.ts';
 import { HistoryWriter } from './history-writer.ts';
 import { applyMigrations } from './migrations.ts';
 import { openHistoryStore } from './open-store.ts';
@@ -52,12 +53,13 @@ export async function startHistoryRole(options: HistoryRoleOptions): Promise<His
   const stopping = new Subject<void>();
   let stopped = false;
   let retention: Retention | undefined;
-  const alerts = new AlertHistory({ redis, store, consumer: writer.ownerId, retry: policy, log });
+  // Side streams copied into their tables: alert changes and the audit trail.
+  const copies = [AlertHistory, AuditHistory].map((Copy) => new Copy({ redis, store, consumer: writer.ownerId, retry: policy, log }));
   const startWriting = async () => {
     await writer.start();
     if (stopped) return;
     retention = startRetention({ store, retentionDays, now, log });
-    await alerts.start();
+    for (const copy of copies) await copy.start();
   };
   try {
     await applyMigrations(store);
@@ -88,7 +90,7 @@ export async function startHistoryRole(options: HistoryRoleOptions): Promise<His
       stopped = true;
       stopping.next();
       retention?.stop();
-      await alerts.stop();
+      for (const copy of copies) await copy.stop();
       await writer.stop();
       await store.close();
     },

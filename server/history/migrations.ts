@@ -103,6 +103,30 @@ SELECT alert_id, change, changed_at, changed_at_unix_ms, rule, key, severity, st
 FROM alerts_raw FINAL`,
     ],
   },
+  {
+    version: 4,
+    name: 'audit_log',
+    sql: [
+      // One row per privileged action, copied from the audit stream by the history role; the stream
+      // entry id is the identity, so a retried insert collapses in merges and in the view.
+      `
+CREATE TABLE IF NOT EXISTS audit_log_raw (
+  id String,
+  at DateTime('UTC'),
+  at_unix_ms UInt64,
+  actor String,
+  actor_kind String,
+  action String,
+  target String,
+  outcome String,
+  detail String
+) ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(at) ORDER BY (at, id)`,
+      `
+CREATE VIEW IF NOT EXISTS audit_log AS
+SELECT id, at, at_unix_ms, actor, actor_kind, action, target, outcome, detail
+FROM audit_log_raw FINAL`,
+    ],
+  },
 ];
 
 /**

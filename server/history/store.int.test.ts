@@ -75,21 +75,22 @@ describe.each(['chdb', 'server'] as const)('the history store on %s', (backend) 
   it.skipIf(skip)('applies the migrations at start, records each once, and changes nothing when started again', async () => {
     // A database an EventDeck with only migration 1 made, then this EventDeck: it adds the rest.
     expect(await applyMigrations(storeOf(backend), HISTORY_MIGRATIONS.slice(0, 1))).toEqual({ applied: [1] });
-    expect(await applyMigrations(storeOf(backend))).toEqual({ applied: [2, 3] });
+    expect(await applyMigrations(storeOf(backend))).toEqual({ applied: [2, 3, 4] });
     expect(await applyMigrations(storeOf(backend))).toEqual({ applied: [] });
     await storeOf(backend).close();
     const reopened = await open(backend);
     expect(await applyMigrations(reopened)).toEqual({ applied: [] });
     expect(await reopened.query('SELECT version, name FROM schema_migrations ORDER BY version'))
-      .toEqual([{ version: 1, name: 'events' }, { version: 2, name: 'analytics' }, { version: 3, name: 'alerts' }]);
-    // Migrations 2 and 3 made the analysts' views over their raw tables.
+      .toEqual([{ version: 1, name: 'events' }, { version: 2, name: 'analytics' }, { version: 3, name: 'alerts' }, { version: 4, name: 'audit_log' }]);
+    // Migrations 2 to 4 made the analysts' views over their raw tables.
     expect(await reopened.query(
       `SELECT name, engine FROM system.tables WHERE database = currentDatabase() AND name IN
          ('order_items', 'inventory_movements', 'kpi_minute', 'orders', 'order_items_raw', 'inventory_movements_raw', 'kpi_minute_raw', 'orders_raw',
-          'alerts', 'alerts_raw')
+          'alerts', 'alerts_raw', 'audit_log', 'audit_log_raw')
        ORDER BY name`,
     )).toEqual([
       { name: 'alerts', engine: 'View' }, { name: 'alerts_raw', engine: 'ReplacingMergeTree' },
+      { name: 'audit_log', engine: 'View' }, { name: 'audit_log_raw', engine: 'ReplacingMergeTree' },
       { name: 'inventory_movements', engine: 'View' }, { name: 'inventory_movements_raw', engine: 'ReplacingMergeTree' },
       { name: 'kpi_minute', engine: 'View' }, { name: 'kpi_minute_raw', engine: 'ReplacingMergeTree' },
       { name: 'order_items', engine: 'View' }, { name: 'order_items_raw', engine: 'ReplacingMergeTree' },
@@ -145,7 +146,7 @@ describe('the history store on a server that goes away', () => {
     await store.insert('events', rowsOf(events));
     expect(await store.query('SELECT count() AS events FROM events FINAL WHERE source = {source:String}', { source: '/outage' }))
       .toEqual([{ events: events.length }]);
-    expect(await store.query('SELECT version FROM schema_migrations ORDER BY version')).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
+    expect(await store.query('SELECT version FROM schema_migrations ORDER BY version')).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
   });
 });
 
