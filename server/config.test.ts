@@ -21,10 +21,10 @@ describe('config', () => {
 
   it('reads the JSON file named by EVENTDECK_CONFIG, and the environment wins over it', () => {
     const file = path.join(os.tmpdir(), `eventdeck-config-${process.pid}.json`);
-    writeFileSync(file, JSON.stringify({ PORT: 9000, HOST: '0.0.0.0', reorderLevels: { 'blue-mug': 4 } }));
+    writeFileSync(file, JSON.stringify({ PORT: 9000, HOST: '127.0.0.2', reorderLevels: { 'blue-mug': 4 } }));
     const config = loadConfig({ EVENTDECK_CONFIG: file, PORT: '9100', EVENTDECK_ROLES: 'api' });
     expect(config.port).toBe(9100);
-    expect(config.host).toBe('0.0.0.0');
+    expect(config.host).toBe('127.0.0.2');
     expect(config.inventory.reorderLevels).toEqual({ 'blue-mug': 4 });
     expect([...config.roles]).toEqual(['api']);
   });
@@ -59,5 +59,21 @@ describe('config', () => {
     expect(() => loadConfig({ EVENTDECK_CONFIG: file })).toThrowError(/alert rule names must be unique/);
     writeFileSync(file, JSON.stringify({ alerts: { rules: [{ kind: 'threshold', name: 'Bad Name' }] } }));
     expect(() => loadConfig({ EVENTDECK_CONFIG: file })).toThrowError(/lower-case words/);
+  });
+
+  it('runs in local mode without authentication, and then refuses to listen beyond loopback', () => {
+    expect(loadConfig({}).auth.mode).toBe('local');
+    expect(loadConfig({ HOST: '::1' }).auth.mode).toBe('local');
+    expect(() => loadConfig({ HOST: '0.0.0.0' })).toThrowError(ConfigError);
+    expect(() => loadConfig({ HOST: '0.0.0.0' })).toThrowError(/will not listen on HOST=0\.0\.0\.0: no authentication is configured/);
+    const enforced = loadConfig({ HOST: '0.0.0.0', EVENTDECK_AUTH_JWT_SECRET: 'x'.repeat(32) });
+    expect(enforced.auth.mode).toBe('enforced');
+    expect(enforced.auth.jwt).toEqual({ secret: 'x'.repeat(32) });
+    expect(() => loadConfig({ EVENTDECK_AUTH_JWT_SECRET: 'short' })).toThrowError(/EVENTDECK_AUTH_JWT_SECRET: must be at least 32 characters/);
+  });
+
+  it('serves HTTPS only with both a certificate and a key', () => {
+    expect(loadConfig({ EVENTDECK_TLS_CERT_FILE: 'c.pem', EVENTDECK_TLS_KEY_FILE: 'k.pem' }).tls).toEqual({ certFile: 'c.pem', keyFile: 'k.pem' });
+    expect(() => loadConfig({ EVENTDECK_TLS_CERT_FILE: 'c.pem' })).toThrowError(/go together/);
   });
 });

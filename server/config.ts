@@ -7,6 +7,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { BUILT_IN_RULES, ruleSchema, type AlertRule } from './alerts/rules.ts';
+import {
+  assertBindAllowed, authMode, AuthSettingsError, authSettingsShape, LocalModeBindError, parseAuthSettings, type AuthMode, type AuthSettings,
+} from './auth/auth-settings.ts';
 
 /**
  * api: ingest and read API; projector: the live read models ("live" group); history: the ClickHouse
@@ -75,6 +78,9 @@ const settingsSchema = z.object({
   EVENTDECK_QUERY_MAX_ROWS: int(1).default(100_000),
   EVENTDECK_QUERY_TIMEOUT_MS: int(1).default(30_000),
   EVENTDECK_QUERY_MAX_MEMORY_BYTES: int(1024 * 1024).default(1024 ** 3),
+  /** HTTPS: a PEM certificate (chain) and its private key; both or neither. */
+  EVENTDECK_TLS_CERT_FILE: z.string().min(1).optional(),
+  EVENTDECK_TLS_KEY_FILE: z.string().min(1).optional(),
   /** Structured parts only the JSON file can carry. */
   registry: z.strictObject({ types: z.array(typeSchema).default([]) }).default({ types: [] }),
   reorderLevels: z.record(z.string(), int(0)).default({}),
@@ -122,6 +128,10 @@ export interface Config {
   stageLimitsMs: Readonly<{ placed: number; reserved: number; paid: number }>;
   /** The built-in rules, with those of the config file replacing or joining them. */
   alerts: { everyMs: number; rules: readonly AlertRule[] };
+  /** Who may do what (server/auth, docs/security.md); `mode` local: nobody is asked, loopback only. */
+  auth: AuthSettings & { mode: AuthMode };
+  /** HTTPS when both files are given. */
+  tls?: { certFile: string; keyFile: string };
 }
 
 export interface RetryPolicy {
@@ -150,6 +160,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`EventDeck cannot start, the configuration is invalid:\n${lines.join('\n')}`);
   }
   const s = parsed.data;
+  if ((s.EVENTDECK_TLS_CERT_FILE === undefined) !== (s.EVENTDECK_TLS_KEY_FILE === undefined)) {
+    throw new ConfigError('EventDeck cannot start: EVENTDECK_TLS_CERT_FILE and EVENTDECK_TLS_KEY_FILE go together (HTTPS needs both).');
+  }
+  const auth = readAuth({ ...fromFile, ...env }, s.HOST);
   return deepFreeze({
     port: s.PORT,
     host: s.HOST,
@@ -194,7 +208,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       everyMs: s.EVENTDECK_ALERTS_EVERY_MS,
       rules: [...BUILT_IN_RULES.filter((b) => !s.alerts.rules.some((r) => r.name === b.name)), ...s.alerts.rules],
     },
+    auth,
+    ...(s.EVENTDECK_TLS_CERT_FILE && s.EVENTDECK_TLS_KEY_FILE ? { tls: { certFile: s.EVENTDECK_TLS_CERT_FILE, keyFile: s.EVENTDECK_TLS_KEY_FILE } } : {}),
   });
+}
+
+/** The auth settings (their own checks), and the rule that local mode binds only loopback. */
+function readAuth(given: Record<string, unknown>, host: string): Config['auth'] {
+  const picked = Object.fromEntries(Object.keys(authSettingsShape).map((name) => [name, given[name]]));
+  try {
+    const settings = parseAuthSettings(picked);
+    const mode = authMode(settings);
+    assertBindAllowed(mode, host);
+    return { ...settings, mode };
+  } catch (error) {
+    if (error instanceof LocalModeBindError || error instanceof AuthSettingsError) throw new ConfigError(error.message);
+    throw error;
+  }
 }
 
 function readConfigFile(file: string): Record<string, unknown> {

@@ -3,6 +3,8 @@
  * stops them in reverse order. main.ts is the composition root that calls it.
  */
 import { serve, type ServerType } from '@hono/node-server';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Config } from './config.ts';
@@ -18,6 +20,7 @@ import { lineageRoutes } from './lineage/routes.ts';
 import { createValidator } from './registry/validator.ts';
 import { viewRoutes } from './views/routes.ts';
 import { viewDefinitions } from './views/definitions.ts';
+import { maskState } from './views/mask-views.ts';
 import { webAppRoutes } from './http/web-app.ts';
 import { startLiveHub, type LiveHub } from './live/hub.ts';
 import { DeckMetrics } from './metrics/deck-metrics.ts';
@@ -47,6 +50,13 @@ import { redriveDeadLetter } from '../projections/engine/redrive.ts';
 import type { DeadLetterRedrivePort } from './dlq/redrive-port.ts';
 import { DeadLetterWorkbench } from './dlq/workbench.ts';
 import { deadLetterRoutes } from './dlq/routes.ts';
+import { createAccess } from './auth/access.ts';
+import { assertAllowed, batchPublishRefusal } from './auth/guards.ts';
+import { principalOf } from './auth/principal-context.ts';
+import { embedTokenRoutes, keyRoutes } from './auth/key-routes.ts';
+import { localModeNotice } from './auth/auth-settings.ts';
+import { AuditTrail } from './audit/audit-trail.ts';
+import { auditRoutes } from './audit/routes.ts';
 
 export interface EventDeckOptions {
   log?: (line: string) => void;
@@ -86,6 +96,8 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
   try {
     const redis = await connectRedis(resolved.url, { failFast: true });
     stops.push(async () => void (await redis.close()));
+    const access = createAccess(config, redis, now);
+    const trail = new AuditTrail(redis, now);
     const metrics = new DeckMetrics({
       roles: config.roles, redis, registry, partitions: config.partitions, projections: builtInProjections.map((p) => p.name), now, log,
     });
@@ -125,13 +137,15 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
       pipeline: (at) => readPipeline(redis, { partitions: config.partitions, projections: projectionNames, now: at }),
     });
     if (config.roles.has('api')) {
-      routes.push(['/api/events', ingestRoutes({ redis, registry, validator, config, now, log, observers: [...(metrics.ingest ? [metrics.ingest] : []), activity] })]);
+      routes.push(['/api/events', ingestRoutes({ redis, registry, validator, config, now, log, observers: [...(metrics.ingest ? [metrics.ingest] : []), activity],
+        authorize: (c, events) => assertAllowed(batchPublishRefusal(principalOf(c), events)),
+      })]);
       routes.push(['/api/registry', registryRoutes(registry)]);
       // The catalog names the projections reading each type: server/ may not import projections/, so they come from here.
       const consumers = builtInProjections.map((p) => ({ name: p.name, views: p.views, consumes: consumedTypes[p.name] ?? [] }));
       routes.push(['/api/catalog', catalogRoutes({ registry, consumers, store: pastStore, now })]);
       routes.push(['/api/lineage', lineageRoutes({ store: pastStore, registry })]);
-      routes.push(['/api', viewRoutes({ source: redis, config, now, views, asOf })]);
+      routes.push(['/api', viewRoutes({ source: redis, config, now, views, registry, asOf })]);
       routes.push(['/api/alerts', alertRoutes({ redis, now })]);
       routes.push(['/api/dlq', deadLetterRoutes(new DeadLetterWorkbench({ redis, registry, redrive: deadLetterRedrive(redis, registry, now), now }))]);
       if (pastStore) {
@@ -151,7 +165,11 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
         });
       }
       routes.push(['/api/projections', rebuildRoutes({ names: builtInProjections.map((p) => p.name), rebuilds })]);
-      routes.push(['/', webAppRoutes(options.webDir ?? DEFAULT_WEB_DIR)]);
+      // The hub starts after the routes: it is looked up when a key is retired.
+      routes.push(['/api/keys', keyRoutes({ keys: access.keys, retired: (id) => hub?.disconnectPrincipal('key', id) })]);
+      routes.push(['/api/embed-tokens', embedTokenRoutes({ ...(access.embed ? { embed: access.embed } : {}), views: Object.keys(views) })]);
+      routes.push(['/api/audit', auditRoutes({ store: pastStore })]);
+      routes.push(['/', webAppRoutes(options.webDir ?? DEFAULT_WEB_DIR, { embedPolicy: (token) => access.embedPolicy(token) })]);
     }
     if (config.roles.has('projector')) {
       // The projector waits through Redis outages instead of failing fast like ingest.
@@ -175,26 +193,32 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
       await alerts.start();
       stops.push(() => alerts.stop());
     }
-    const app = createHttpApp({ routes, log });
-    const server = await listen(app.fetch, config.host, config.port);
+    const app = createHttpApp({ routes, middleware: access.middleware(trail, log), log });
+    const server = await listen(app.fetch, config.host, config.port, config.tls);
     stops.push(() => closeServer(server));
     let hub: LiveHub | undefined;
     if (config.roles.has('api')) {
-      const subscriber = redis.duplicate({ disableOfflineQueue: false });
-      subscriber.on('error', () => {});
-      await subscriber.connect();
+      // Connections of the hub's own: change notices, and the Socket.IO Redis adapter (what crosses nodes).
+      const [subscriber, adapterPub, adapterSub] = await Promise.all([0, 1, 2].map(async () => {
+        const connection = redis.duplicate({ disableOfflineQueue: false });
+        connection.on('error', () => {});
+        await connection.connect();
+        return connection;
+      }));
       hub = await startLiveHub({
-        httpServer: server as import('node:http').Server, views, redis, subscriber, log, ...config.live, onPush: metrics.live?.pushed,
+        httpServer: server as import('node:http').Server, views, redis, subscriber: subscriber!, adapterPub, adapterSub, log, now, ...config.live,
+        onPush: metrics.live?.pushed, authenticate: (token) => access.identify(token), maskState,
       });
       metrics.live?.watch(hub, Object.keys(views));
       stops.push(async () => {
         await hub!.close();
-        await subscriber.close();
+        for (const connection of [subscriber, adapterPub, adapterSub]) await connection!.close();
       });
     }
     const { port } = server.address() as AddressInfo;
-    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    const url = `${config.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     log(`EventDeck listening on ${url} (roles: ${[...config.roles].join(', ')}; Redis ${resolved.url})`);
+    if (access.local) log(localModeNotice(config.host, port));
     return { url, redisUrl: resolved.url, hub, history, stop: stopAll };
   } catch (error) {
     await stopAll();
@@ -223,9 +247,11 @@ function deadLetterRedrive(redis: RedisClient, registry: Registry, now: () => nu
   };
 }
 
-function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number): Promise<ServerType> {
+function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number, tls: Config['tls']): Promise<ServerType> {
+  // HTTPS with the configured certificate; the files are read once, at start.
+  const https = tls ? { createServer: createHttpsServer, serverOptions: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } } : {};
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname, port }, () => resolve(server));
+    const server = serve({ fetch, hostname, port, ...https }, () => resolve(server));
     server.once('error', reject);
   });
 }

@@ -6,6 +6,23 @@ import type { ViewFilter, ViewName, ViewSnapshot } from './views.ts';
 
 export const LIVE_NAMESPACE = '/live';
 
+/**
+ * The handshake's `auth`: `io(url + '/live', { auth: { token } })`, with an API key
+ * (`edk_...`), a bearer JWT or an embed token; none in local mode. Checked on every
+ * connection and reconnection; a function `auth: (cb) => cb({ token })` can hand a fresh one each time.
+ */
+export interface LiveHandshakeAuth {
+  token?: string;
+}
+
+/** `data` of the `connect_error` of a refused handshake; its `message` says why (the problem's detail). */
+export interface LiveConnectErrorData {
+  /** 401: no or a bad credential; 503: it cannot be checked right now. */
+  status: number;
+  /** The problem type URI, as in the HTTP API's problem documents. */
+  type: string;
+}
+
 export interface ViewSubscription {
   view: ViewName;
   filter: ViewFilter;
@@ -14,7 +31,11 @@ export interface ViewSubscription {
 export type SubscribeAck = ({ ok: true } & ViewSnapshot) | { ok: false; error: string };
 
 export interface ClientToServerEvents {
-  /** Subscribe to a (view, filter); the ack carries the snapshot, then `view:update`s follow. */
+  /**
+   * Subscribe to a (view, filter); the ack carries the snapshot, then `view:update`s follow.
+   * Refused in the ack when the caller may not see it; when its credential expired or was
+   * revoked, refused and the connection is closed.
+   */
   'view:subscribe': (subscription: ViewSubscription, ack: (answer: SubscribeAck) => void) => void;
   'view:unsubscribe': (subscription: ViewSubscription) => void;
 }

@@ -15,6 +15,7 @@ import { loadConfig } from '../server/config.ts';
 import type { RunningEventDeck } from '../server/eventdeck.ts';
 import { toEventRow } from '../server/history/event-row.ts';
 import { eventsUpTo } from '../server/history/events-up-to.ts';
+import { authenticate } from '../server/auth/authenticate.ts';
 import { createHttpApp } from '../server/http/app.ts';
 import { applyMigrations } from '../server/history/migrations.ts';
 import { openHistoryStore } from '../server/history/open-store.ts';
@@ -109,8 +110,9 @@ describe('views as of a past time', () => {
   const live = memorySource({ strings: new Map(), hashes: new Map(), zsets: new Map(), sets: new Map() });
   const pastApp = () => createHttpApp({
     log: () => {},
+    middleware: [['/api/*', authenticate({ local: true })]],
     routes: [['/api', viewRoutes({
-      source: live, config, now: Date.now, views: viewDefinitions({ source: live, config, now: Date.now }),
+      source: live, config, now: Date.now, views: viewDefinitions({ source: live, config, now: Date.now }), registry,
       asOf: async (atMs) => memorySource(foldInMemory(builtInProjections, await eventsUpTo(store, registry, atMs))),
     })]],
   });

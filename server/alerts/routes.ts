@@ -6,12 +6,13 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { RedisClient } from '../../platform/redis/client.ts';
 import { ProblemError } from '../http/problem.ts';
+import { actorName } from '../auth/principal-context.ts';
 import { AlertStore } from './alert-store.ts';
 import { alertsFilter, readAlerts } from './alerts-view.ts';
 
 const acknowledgement = z.strictObject({
-  /** Who acknowledges (until the security issue takes it from the caller's identity). */
-  by: z.string().trim().min(1).max(200),
+  /** Who acknowledges, in local mode only: otherwise the caller (an API key's label, a user's name) is who. */
+  by: z.string().trim().min(1).max(200).optional(),
   note: z.string().max(2000).default(''),
 });
 
@@ -29,7 +30,7 @@ export function alertRoutes(deps: { redis: RedisClient; now: () => number }): Ho
     const id = c.req.param('id');
     const body = acknowledgement.safeParse(await c.req.json().catch(() => undefined));
     if (!body.success) throw new ProblemError('badRequest', 400, `Send {"by": "<who>", "note": "<why>"} as JSON: ${issues(body.error)}`);
-    const result = await store.acknowledge(id, body.data.by, body.data.note, deps.now());
+    const result = await store.acknowledge(id, actorName(c, body.data.by), body.data.note, deps.now());
     if (result.outcome === 'not-found') throw new ProblemError('notFound', 404, `No alert "${id}".`);
     if (result.outcome === 'not-firing') {
       throw new ProblemError('conflict', 409, `Alert "${id}" is ${result.alert.state}: only a firing alert can be acknowledged.`, { alert: result.alert });

@@ -46,6 +46,17 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler {
   };
 }
 
+/**
+ * The principal of a bare credential, such as a Socket.IO handshake's `auth.token`
+ * (an API key, a JWT, or an embed token when `embed` is given); throws the same
+ * 401 (or 503) problems as the middleware.
+ */
+export async function identifyToken(options: AuthenticateOptions, token: string | undefined): Promise<Principal> {
+  if (options.local) return LOCAL_PRINCIPAL;
+  if (!token) throw unauthorized(`Authentication is required. ${HOW}`, false);
+  return identify(options, { kind: token.startsWith(API_KEY_PREFIX) ? 'key' : 'bearer', value: token });
+}
+
 type Credential = { kind: 'key' | 'bearer' | 'embed'; value: string };
 
 function credentialOf(authorization: string | undefined, apiKey: string | undefined, queryToken: string | undefined): Credential {

@@ -20,6 +20,13 @@ describe('embed tokens', () => {
     expect(result.principal.embed).toEqual({ view: 'inventory', filter: { warehouseId: 'w1' }, origins: ['https://portal.example.com'] });
   });
 
+  it('give their principal the token\'s expiry, so a live connection opened with one ends with it', async () => {
+    const { token, expiresAt } = await tokens.mint('orders', {}, { ttlSeconds: 60 });
+    const result = await tokens.open(token);
+    expect(result.ok && result.principal.expiresAt).toBe(Date.parse(expiresAt));
+    expect(expiresAt).toBe('2026-03-01T12:01:00.000Z');
+  });
+
   it('compare filters whatever the order of their keys', async () => {
     const { token } = await tokens.mint('inventory', { warehouseId: 'w1', sku: 'A' });
     expect((await tokens.verify(token, 'inventory', { sku: 'A', warehouseId: 'w1' })).ok).toBe(true);

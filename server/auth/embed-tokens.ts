@@ -106,6 +106,7 @@ export function createEmbedTokens(secret: string, now: () => number = Date.now):
           eventTypes: [],
           ...(filter.warehouseId !== undefined ? { warehouses: [filter.warehouseId] } : {}),
           embed: { view, filter, origins },
+          expiresAt: payload.exp! * 1000,
         },
       };
     } catch (error) {

@@ -43,6 +43,15 @@ export function viewRefusal(p: Principal, view: string, filter: Readonly<Record<
   return scopeRefusal(p, filter.warehouseId);
 }
 
+/** The first event of a batch this caller may not publish, said as a refusal (with its index); undefined when all may go. */
+export function batchPublishRefusal(p: Principal, events: readonly { type: string }[]): string | undefined {
+  for (const [index, event] of events.entries()) {
+    const refused = publishRefusal(p, event.type);
+    if (refused) return `Event ${index}: ${refused} Nothing of this request was accepted.`;
+  }
+  return undefined;
+}
+
 /** Throws a 403 problem naming the refusal; does nothing when allowed. */
 export function assertAllowed(refusal: string | undefined, extensions: Record<string, unknown> = {}): void {
   if (refusal !== undefined) throw forbidden(refusal, extensions);

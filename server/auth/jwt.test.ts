@@ -84,6 +84,11 @@ describe('JWTs signed with a shared secret (HS256)', () => {
     expect(plain.ok && plain.principal.eventTypes).toEqual([]);
     expect(listed.ok && listed.principal.eventTypes).toEqual(['order.*']);
   });
+
+  it('gives the person an expiry at the token\'s `exp`, so a long-lived connection can end with it', async () => {
+    const result = await verifier.verify(await hs256({ sub: 'ana', roles: ['viewer'] }, SECRET, seconds(NOW) + 120));
+    expect(result.ok && result.principal.expiresAt).toBe((seconds(NOW) + 120) * 1000);
+  });
 });
 
 describe('JWTs signed by an identity provider (JWKS file, RS256 and ES256)', () => {

@@ -107,7 +107,7 @@ const stringArray = (value: unknown): value is string[] => Array.isArray(value) 
 
 /** Claims to a caller: `roles` (unknown names ignored), optional `warehouses`, `eventTypes` and extra `rights`. */
 function toPrincipal(payload: JWTPayload): JwtResult {
-  const { sub, roles = [], warehouses, eventTypes, rights = [], name, email } = payload as Record<string, unknown>;
+  const { sub, roles = [], warehouses, eventTypes, rights = [], name, email, exp } = payload as Record<string, unknown>;
   if (typeof sub !== 'string' || sub === '') return bad('The token has no subject (`sub`).');
   if (!stringArray(roles)) return bad('The `roles` claim must be an array of role names.');
   if (warehouses !== undefined && !stringArray(warehouses)) return bad('The `warehouses` claim must be an array of warehouse ids.');
@@ -124,6 +124,8 @@ function toPrincipal(payload: JWTPayload): JwtResult {
       rights: rightsOf(known, rights),
       eventTypes: eventTypes ?? defaultEventTypes(known),
       ...(warehouses ? { warehouses } : {}),
+      // `exp` is a required claim, so every user principal has an expiry.
+      ...(typeof exp === 'number' ? { expiresAt: exp * 1000 } : {}),
     },
   };
 }

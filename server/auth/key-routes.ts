@@ -50,8 +50,8 @@ function assertWithinScope(caller: Principal, warehouses: readonly string[] | un
   for (const w of warehouses ?? []) assertAllowed(scopeRefusal(caller, w));
 }
 
-/** Mounted at /api/keys. */
-export function keyRoutes(deps: { keys: ApiKeyStore }): Hono {
+/** Mounted at /api/keys. `retired`: told of a key whose secret stopped working (rotated, revoked), to end its live connections. */
+export function keyRoutes(deps: { keys: ApiKeyStore; retired?: (id: string) => void }): Hono {
   const app = new Hono();
   app.use('*', requireRight('keys:manage'));
   app.post('/', async (c) => {
@@ -75,6 +75,7 @@ export function keyRoutes(deps: { keys: ApiKeyStore }): Hono {
     const result = await deps.keys.rotate(id);
     if (result.outcome === 'not-found') throw new ProblemError('notFound', 404, `No API key "${id}".`);
     if (result.outcome === 'revoked') throw new ProblemError('conflict', 409, `API key "${id}" is revoked: create a new key instead.`);
+    deps.retired?.(id);
     c.header('Cache-Control', 'no-store');
     return c.json({ ...result.info, key: result.key });
   });
@@ -84,6 +85,7 @@ export function keyRoutes(deps: { keys: ApiKeyStore }): Hono {
     if (existing) assertWithinScope(principalOf(c), existing.warehouses);
     const info = existing && (await deps.keys.revoke(id));
     if (!info) throw new ProblemError('notFound', 404, `No API key "${id}".`);
+    deps.retired?.(id);
     return c.json(info);
   });
   return app;

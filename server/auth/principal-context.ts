@@ -23,3 +23,12 @@ export function principalOf(c: Context): Principal {
   if (!principal) throw new AuthNotMountedError(`No caller is known for ${c.req.method} ${c.req.path}: mount authenticate() before this guard.`);
   return principal;
 }
+
+/**
+ * Whom to name as having done something (an alert's `acknowledgedBy`, a dead-letter action's `by`):
+ * the caller; in local mode, where one caller stands for everybody, the name the request gives.
+ */
+export function actorName(c: Context, given: string | undefined): string {
+  const principal = principalOf(c);
+  return principal.kind === 'local' ? (given ?? 'local') : principal.label || `${principal.kind}:${principal.id}`;
+}

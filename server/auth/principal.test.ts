@@ -42,6 +42,10 @@ describe('roles and rights', () => {
     expect(inScope(LOCAL_PRINCIPAL, 'any')).toBe(true);
     expect(mayPublish(LOCAL_PRINCIPAL, 'custom.thing')).toBe(true);
   });
+
+  it('never lets local mode expire: it has no credential to run out', () => {
+    expect(LOCAL_PRINCIPAL.expiresAt).toBeUndefined();
+  });
 });
 
 describe('publishing by type pattern', () => {

@@ -53,6 +53,11 @@ export interface Principal {
   warehouses?: readonly string[];
   /** For kind "embed": the one view and filter the token opens, and where it may be framed. */
   embed?: { view: string; filter: Readonly<Record<string, string>>; origins: readonly string[] };
+  /**
+   * When the credential stops being valid (ms since the epoch): a JWT's or an embed token's `exp`.
+   * Undefined: it lasts until revoked (API keys, local mode). Long-lived connections check it.
+   */
+  expiresAt?: number;
 }
 
 export const isRoleName = (name: unknown): name is RoleName => (ROLE_NAMES as readonly unknown[]).includes(name);

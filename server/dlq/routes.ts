@@ -11,6 +11,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { DeadLetterSelector } from '../../shared/dead-letters.ts';
+import { actorName } from '../auth/principal-context.ts';
 import { ProblemError } from '../http/problem.ts';
 import type { DeadLetterWorkbench } from './workbench.ts';
 
@@ -81,14 +82,16 @@ export function deadLetterRoutes(workbench: DeadLetterWorkbench): Hono {
   app.post('/:queue/redrive', async (c) => {
     const body = readBody(redriveBody, await c.req.json().catch(() => undefined),
       'Send {"ids": [...]}, {"error": "<error text>"} or {"all": true} as JSON, with an optional "reason" and "by"');
-    const { reason, by } = body;
+    const { reason } = body;
+    const by = actorName(c, body.by);
     return c.json(await workbench.redrive(c.req.param('queue'), { selector: selectorOf(body), ...(reason ? { reason } : {}), ...(by ? { by } : {}) }));
   });
 
   app.post('/:queue/discard', async (c) => {
     const body = readBody(discardBody, await c.req.json().catch(() => undefined),
       'Send {"ids": [...]}, {"error": "<error text>"} or {"all": true} as JSON, with a "reason" (required) and an optional "by"');
-    const { reason, by } = body;
+    const { reason } = body;
+    const by = actorName(c, body.by);
     if (!reason) throw new ProblemError('badRequest', 400, 'A discard needs a "reason": say why these dead letters are given up. It is kept in the action log.');
     return c.json(await workbench.discard(c.req.param('queue'), { selector: selectorOf(body), reason, ...(by ? { by } : {}) }));
   });

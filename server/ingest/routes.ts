@@ -1,5 +1,5 @@
 /** POST /api/events: validate every event, then append them once each. */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { CloudEvent } from '../../shared/cloudevent.ts';
 import type { Registry } from '../../shared/registry.ts';
@@ -20,10 +20,12 @@ export interface IngestDeps {
   log: (line: string) => void;
   /** Told what each request did: metrics (server/metrics/ingest-metrics.ts), pipeline activity (server/pipeline/activity.ts). */
   observers?: readonly IngestObserver[];
+  /** Whether the caller may publish these (valid) events; throws a 403 problem when not. Nothing is appended then. */
+  authorize?: (c: Context, events: readonly CloudEvent[]) => void;
 }
 
-/** Why an event of a refused request was not appended: it was invalid, came with one, its batch was too long, or Redis failed. */
-export type RejectReason = 'invalid' | 'with_invalid' | 'too_large' | 'unavailable';
+/** Why an event of a refused request was not appended: it was invalid, came with one, its batch was too long, the caller may not publish it (or one of its batch), or Redis failed. */
+export type RejectReason = 'invalid' | 'with_invalid' | 'too_large' | 'forbidden' | 'unavailable';
 
 export interface IngestObserver {
   /** A request starts; the function returned is called with the status it is answered with. */
@@ -80,6 +82,12 @@ export function ingestRoutes(deps: IngestDeps): Hono {
         refused(raw.events, (i) => (invalid.has(i) ? 'invalid' : 'with_invalid'));
         throw new ProblemError('invalidEvents', 422,
           `${invalid.size} of ${raw.events.length} events are invalid; nothing was accepted.`, { errors: validation.problems });
+      }
+      try {
+        deps.authorize?.(c, validation.events);
+      } catch (refusal) {
+        refused(validation.events, () => 'forbidden');
+        throw refusal;
       }
       let result;
       try {

@@ -1,8 +1,9 @@
 /**
  * Masks the fields a type's schemas mark `"x-sensitive": true` (DESIGN.md
- * section 3) in data about to leave the server (lineage, the dead-letter
- * workbench). There is no reader with the right to personal data yet, so
- * everyone gets them masked.
+ * section 3) in data about to leave the server: for readers without the
+ * `pii:read` right in views and order details (server/views/mask-views.ts),
+ * and for everyone in lineage and the dead-letter workbench, which show whole
+ * events to people debugging a flow.
  *
  * A field counts as sensitive when ANY version of its type marks it: stored
  * events keep the version they were sent in, and a later version that drops

@@ -2,15 +2,23 @@
  * GET /api/views/:view (with filters as query parameters) and GET /api/orders/:orderId.
  * Every view answers { view, filter, version, state }: the same shape the live hub pushes.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { ProblemError } from '../http/problem.ts';
 import { readModelKeys } from '../../shared/read-models.ts';
+import type { Registry } from '../../shared/registry.ts';
+import type { ViewSnapshot } from '../../shared/views.ts';
+import { assertAllowed, scopeRefusal, viewRefusal } from '../auth/guards.ts';
+import { principalOf } from '../auth/principal-context.ts';
+import { can } from '../auth/principal.ts';
+import { maskOrderDetail, maskSnapshot } from './mask-views.ts';
 import { readSnapshot, viewDefinitions, type ViewDefinitions, type ViewDeps } from './definitions.ts';
 import type { ReadModelSource } from './read-model-source.ts';
 import { toOrder, toTimeline } from './stored-order.ts';
 
 export interface ViewRouteDeps extends ViewDeps {
   views: ViewDefinitions;
+  /** For masking the data of timelines. */
+  registry: Registry;
   /** The read models as of a past moment (ms), folded from the event store; absent without one. */
   asOf?: (atMs: number) => Promise<ReadModelSource>;
 }
@@ -25,13 +33,15 @@ export function viewRoutes(deps: ViewRouteDeps): Hono {
     const name = c.req.param('view');
     const view = views[name];
     if (!view) throw new ProblemError('notFound', 404, `No view "${name}". Views: ${Object.keys(views).join(', ')}.`);
-    const { asOf, ...query } = c.req.query();
+    // Not filters: the time to read at, and an embed widget's token (read by authenticate()).
+    const { asOf, token: _token, ...query } = c.req.query();
+    assertAllowed(viewRefusal(principalOf(c), name, query));
     const parsed = view.filter.safeParse(query);
     if (!parsed.success) {
       const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'filter'}: ${i.message}`).join('; ');
       throw new ProblemError('badRequest', 400, `Invalid filter for view "${name}": ${detail}`);
     }
-    if (asOf === undefined) return c.json(await readSnapshot(deps.source, name, view, parsed.data));
+    if (asOf === undefined) return c.json(forReader(c, await readSnapshot(deps.source, name, view, parsed.data)));
     if (view.pastStates === false) throw new ProblemError('badRequest', 400, `The ${name} view is live only: it has no past states, so asOf does not apply.`);
 
     const atMs = RFC3339.test(asOf) ? Date.parse(asOf) : NaN;
@@ -42,7 +52,7 @@ export function viewRoutes(deps: ViewRouteDeps): Hono {
     // The same views over the read models of that moment, with its clock (the 60 minutes before it, stuck as of then).
     const source = await deps.asOf(atMs);
     const past = viewDefinitions({ source, config: deps.config, now: () => atMs })[name]!;
-    return c.json(await readSnapshot(source, name, past, parsed.data));
+    return c.json(forReader(c, await readSnapshot(source, name, past, parsed.data)));
   });
   app.get('/orders/:orderId', async (c) => {
     const orderId = c.req.param('orderId');
@@ -51,7 +61,15 @@ export function viewRoutes(deps: ViewRouteDeps): Hono {
       deps.source.zRange(readModelKeys.orderTimeline(orderId), 0, -1),
     ]);
     if (!json) throw new ProblemError('notFound', 404, `No order "${orderId}" has been seen.`);
-    return c.json({ order: toOrder(JSON.parse(json)), timeline: toTimeline(steps) });
+    const detail = { order: toOrder(JSON.parse(json)), timeline: toTimeline(steps) };
+    // A caller limited to some warehouses learns nothing of others' orders, not even that they exist.
+    if (scopeRefusal(principalOf(c), detail.order.warehouseId)) throw new ProblemError('notFound', 404, `No order "${orderId}" has been seen.`);
+    return c.json(can(principalOf(c), 'pii:read') ? detail : maskOrderDetail(deps.registry, detail));
   });
   return app;
+}
+
+/** Personal data only for readers with the right to it. */
+function forReader(c: Context, snapshot: ViewSnapshot): ViewSnapshot {
+  return can(principalOf(c), 'pii:read') ? snapshot : maskSnapshot(snapshot);
 }
