@@ -5,6 +5,11 @@
  * problem document that says why, and change nothing; privileged actions land
  * in the audit trail (ClickHouse `audit_log`), refusals included.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
 import { base64url, SignJWT } from 'jose';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -249,3 +254,45 @@ describe('the audit trail', () => {
     expect((await call('/api/audit', { key: ADMIN, method: 'DELETE' })).status).toBe(404);
   });
 });
+
+describe('transport and limits', () => {
+  it('answers 429 with Retry-After once a caller used its requests of the minute, counting each caller alone', async () => {
+    const small = await startTestDeck({
+      redisUrl: redis.url, env: { EVENTDECK_ROLES: 'api', EVENTDECK_PARTITIONS: '4', EVENTDECK_AUTH_BOOTSTRAP_ADMIN_KEY: ADMIN, EVENTDECK_RATE_LIMIT_PER_MINUTE: '3', EVENTDECK_AUTH_JWT_SECRET: JWT_SECRET },
+    });
+    try {
+      const token = await person({ sub: 'busy', roles: ['viewer'] });
+      const get = (t: string) => fetch(`${small.url}/api/views/inventory?warehouseId=w1`, { headers: { authorization: `Bearer ${t}` } });
+      expect([(await get(token)).status, (await get(token)).status, (await get(token)).status]).toEqual([200, 200, 200]);
+      const limited = await get(token);
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(await problem(limited, 429)).toMatch(/more than 3 requests in 60 s/);
+      expect((await get(await person({ sub: 'calm', roles: ['viewer'] }))).status).toBe(200);
+    } finally {
+      await small.stop();
+    }
+  });
+
+  it('serves HTTPS with the configured certificate', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'eventdeck-tls-'));
+    const [cert, key] = [path.join(dir, 'cert.pem'), path.join(dir, 'key.pem')];
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    expect(made.status, 'openssl makes a self-signed certificate').toBe(0);
+    const secure = await startTestDeck({ redisUrl: redis.url, env: { EVENTDECK_ROLES: 'api', EVENTDECK_TLS_CERT_FILE: cert, EVENTDECK_TLS_KEY_FILE: key } });
+    try {
+      expect(secure.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const answer = await new Promise<{ status: number; body: string; hsts: string | undefined }>((resolve, reject) => {
+        https.get(`${secure.url}/healthz`, { ca: readFileSync(cert) }, (res) => {
+          let body = '';
+          res.on('data', (chunk) => (body += chunk));
+          res.on('end', () => resolve({ status: res.statusCode!, body, hsts: res.headers['strict-transport-security'] as string | undefined }));
+        }).on('error', reject);
+      });
+      expect(answer).toEqual({ status: 200, body: '{"status":"ok"}', hsts: expect.stringMatching(/max-age=/) });
+    } finally {
+      await secure.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
