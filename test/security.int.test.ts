@@ -17,7 +17,7 @@ import { connectRedis, type RedisClient } from '../platform/redis/client.ts';
 import type { AuditPage } from '../shared/audit.ts';
 import { MASKED } from '../shared/cloudevent.ts';
 import type { ClientToServerEvents, ServerToClientEvents, SubscribeAck } from '../shared/live.ts';
-import type { OrdersState } from '../shared/views.ts';
+import type { OrdersState, ViewName } from '../shared/views.ts';
 import { streamKeys } from '../shared/streams.ts';
 import type { RunningEventDeck } from '../server/eventdeck.ts';
 import { projectionsCaughtUp } from './support/caught-up.ts';
@@ -170,7 +170,7 @@ describe('rights per event type and role', () => {
 });
 
 describe('live views', () => {
-  async function subscribe(token: string, view: string, filter: Record<string, string> = {}): Promise<SubscribeAck> {
+  async function subscribe(token: string, view: ViewName, filter: Record<string, string> = {}): Promise<SubscribeAck> {
     const socket: Socket<ServerToClientEvents, ClientToServerEvents> = connect(`${deck.url}/live`, { transports: ['websocket'], auth: { token }, reconnection: false });
     try {
       return await new Promise<SubscribeAck>((resolve) => socket.emit('view:subscribe', { view, filter }, resolve));

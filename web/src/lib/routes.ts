@@ -7,6 +7,7 @@ export type Route =
   | { page: 'fulfilment' }
   | { page: 'alerts' }
   | { page: 'dead-letters' }
+  | { page: 'pipeline' }
   | { page: 'catalog' }
   | { page: 'lineage'; correlationId: string | null }
   | { page: 'embed'; view: string }
@@ -21,6 +22,7 @@ const simple: Record<string, Route> = {
   '/catalog': { page: 'catalog' },
   '/lineage': { page: 'lineage', correlationId: null },
   '/dead-letters': { page: 'dead-letters' },
+  '/pipeline': { page: 'pipeline' },
 };
 
 export function matchRoute(path: string): Route {
