@@ -54,9 +54,11 @@ import { createAccess } from './auth/access.ts';
 import { assertAllowed, batchPublishRefusal } from './auth/guards.ts';
 import { principalOf } from './auth/principal-context.ts';
 import { embedTokenRoutes, keyRoutes } from './auth/key-routes.ts';
+import { meRoutes } from './auth/me-routes.ts';
 import { localModeNotice } from './auth/auth-settings.ts';
 import { AuditTrail } from './audit/audit-trail.ts';
 import { auditRoutes } from './audit/routes.ts';
+import { compensationRoutes } from './orders/routes.ts';
 
 export interface EventDeckOptions {
   log?: (line: string) => void;
@@ -147,6 +149,7 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
       routes.push(['/api/lineage', lineageRoutes({ store: pastStore, registry })]);
       routes.push(['/api', viewRoutes({ source: redis, config, now, views, registry, asOf })]);
       routes.push(['/api/alerts', alertRoutes({ redis, now })]);
+      routes.push(['/api/orders', compensationRoutes({ redis, registry, validator, config, now })]);
       routes.push(['/api/dlq', deadLetterRoutes(new DeadLetterWorkbench({ redis, registry, redrive: deadLetterRedrive(redis, registry, now), now }))]);
       if (pastStore) {
         // Analyst SQL on a connection of its own (chDB: a session on the same data dir, which only this process holds).
@@ -167,6 +170,7 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
       routes.push(['/api/projections', rebuildRoutes({ names: builtInProjections.map((p) => p.name), rebuilds })]);
       // The hub starts after the routes: it is looked up when a key is retired.
       routes.push(['/api/keys', keyRoutes({ keys: access.keys, retired: (id) => hub?.disconnectPrincipal('key', id) })]);
+      routes.push(['/api/me', meRoutes()]);
       routes.push(['/api/embed-tokens', embedTokenRoutes({ ...(access.embed ? { embed: access.embed } : {}), views: Object.keys(views) })]);
       routes.push(['/api/audit', auditRoutes({ store: pastStore })]);
       routes.push(['/', webAppRoutes(options.webDir ?? DEFAULT_WEB_DIR, { embedPolicy: (token) => access.embedPolicy(token) })]);

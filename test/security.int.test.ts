@@ -162,6 +162,7 @@ describe('rights per event type and role', () => {
     const viewer = await person({ sub: 'vic', roles: ['viewer'] });
     expect(await problem(await call('/api/alerts/a-1/ack', { token: viewer, body: { note: 'x' } }), 403)).toMatch(/alerts:ack/);
     expect(await problem(await call('/api/dlq/orders/redrive', { token: viewer, body: { all: true } }), 403)).toMatch(/dlq:write/);
+    expect(await problem(await call('/api/orders/o-w1/compensate', { token: viewer, body: { reason: 'x' } }), 403)).toMatch(/"compensate"/);
     const operator = await person({ sub: 'olga', roles: ['operator'] });
     expect((await call('/api/alerts/a-none/ack', { token: operator, body: { note: 'x' } })).status).toBe(404);
     expect(await problem(await call('/api/projections/inventory/rebuild', { token: operator, body: {} }), 403)).toMatch(/"rebuild"/);
@@ -235,16 +236,20 @@ describe('the audit trail', () => {
     const viewer = await person({ sub: 'audited-viewer', roles: ['viewer'] });
     expect((await call('/api/query', { token: viewer, body: { sql: 'SELECT 43' } })).status).toBe(403);
     const made = await newKey({ label: 'audited key', roles: ['viewer'] });
+    const operator = await person({ sub: 'audited-operator', roles: ['operator'] });
+    expect((await call('/api/orders/o-w2/compensate', { token: operator, body: { reason: 'stuck for days' } })).status).toBe(202);
 
     const page = await eventually(
       async () => (await jsonOf(await call('/api/audit?limit=500', { key: ADMIN }))) as AuditPage,
-      (p) => p.entries?.some((e) => e.action === 'key.create' && e.target === made.id) && p.entries.some((e) => e.actor === 'audited-viewer'),
+      (p) => ['audited-analyst', 'audited-viewer', 'audited-operator'].every((actor) => p.entries?.some((e) => e.actor === actor))
+        && p.entries.some((e) => e.action === 'key.create' && e.target === made.id),
       30_000,
     );
     expect(page.entries).toEqual(expect.arrayContaining([
       expect.objectContaining({ actor: 'audited-analyst', actorKind: 'user', action: 'sql.query', outcome: 'ok', detail: 'SELECT 42 AS answer' }),
       expect.objectContaining({ actor: 'audited-viewer', action: 'sql.query', outcome: 'denied', detail: expect.stringMatching(/SELECT 43 — 403: .*sql:query/) }),
       expect.objectContaining({ actor: 'bootstrap', actorKind: 'key', action: 'key.create', target: made.id, outcome: 'ok' }),
+      expect.objectContaining({ actor: 'audited-operator', action: 'compensate', target: 'o-w2', outcome: 'ok', detail: 'stuck for days' }),
     ]));
     // Newest first.
     const ids = page.entries.map((e) => e.id.split('-').map(Number) as [number, number]);

@@ -18,6 +18,7 @@ export const AUDITED_ACTIONS: readonly AuditedAction[] = [
   { action: 'dlq.redrive', method: 'POST', path: '/api/dlq/:queue/redrive', target: (c) => c.req.param('queue') ?? '', detail: selector },
   { action: 'dlq.discard', method: 'POST', path: '/api/dlq/:queue/discard', target: (c) => c.req.param('queue') ?? '', detail: selector },
   { action: 'alert.acknowledge', method: 'POST', path: '/api/alerts/:id/ack', target: (c) => c.req.param('id') ?? '', detail: (c) => bodyField(c, 'note') },
+  { action: 'compensate', method: 'POST', path: '/api/orders/:orderId/compensate', target: (c) => c.req.param('orderId') ?? '', detail: (c) => bodyField(c, 'reason') },
   { action: 'sql.query', method: 'POST', path: '/api/query', detail: (c) => bodyField(c, 'sql') },
   { action: 'key.create', method: 'POST', path: '/api/keys', target: createdId, detail: async (c) => `${await bodyField(c, 'label')} ${await bodyField(c, 'roles')}` },
   { action: 'key.rotate', method: 'POST', path: '/api/keys/:id/rotate', target: (c) => c.req.param('id') ?? '' },

@@ -30,6 +30,7 @@ export const ACCESS_RULES: readonly AccessRule[] = [
   { path: '/api/catalog/*' },
   { path: '/api/views/:view', right: 'views:read', embed: true },
   { path: '/api/orders/:orderId', right: 'views:read' },
+  { path: '/api/orders/:orderId/compensate', method: 'POST', right: 'compensate' },
   { path: '/api/alerts/:id/ack', method: 'POST', right: 'alerts:ack', unscopedOnly: true },
   { path: '/api/alerts/*', right: 'views:read', unscopedOnly: true },
   { path: '/api/lineage/*', right: 'views:read', unscopedOnly: true },
@@ -39,6 +40,7 @@ export const ACCESS_RULES: readonly AccessRule[] = [
   { path: '/api/keys/*', right: 'keys:manage' },
   { path: '/api/embed-tokens/*', right: 'keys:manage' },
   { path: '/api/audit/*', right: 'audit:read', unscopedOnly: true },
+  { path: '/api/me', embed: true },
 ];
 
 /** Each rule as a middleware on its path (after authenticate()); a rule for another method passes on. */
