@@ -10,6 +10,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { RedisClient } from '../../platform/redis/client.ts';
+import type { ApiKeyInfo as SharedApiKeyInfo } from '../../shared/access.ts';
 import { defaultEventTypes, rightsOf, type Principal, type RoleName } from './principal.ts';
 
 export const API_KEY_PREFIX = 'edk_';
@@ -20,19 +21,8 @@ export const apiKeyKeys = {
   index: 'eventdeck:auth:keys',
 } as const;
 
-/** What may be shown of a key: never its secret, nor the hash of it. */
-export interface ApiKeyInfo {
-  id: string;
-  label: string;
-  roles: RoleName[];
-  eventTypes: string[];
-  /** Undefined: every warehouse. */
-  warehouses?: string[];
-  createdAt: string;
-  rotatedAt?: string;
-  revoked: boolean;
-  revokedAt?: string;
-}
+/** What may be shown of a key: never its secret, nor the hash of it (the web app's type, with our role names). */
+export type ApiKeyInfo = SharedApiKeyInfo<RoleName>;
 
 export interface NewApiKey {
   label: string;
