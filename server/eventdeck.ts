@@ -1,27 +1,23 @@
 /**
- * Starts the roles of one EventDeck process against resolved services, and
- * stops them in reverse order. main.ts is the composition root that calls it.
+ * The composition root of a process's roles: resolves Redis, makes what the
+ * roles share (access, metrics, activity), starts each role this process runs
+ * (history, api, projector, alerts, the live hub), and stops them in reverse
+ * order. It is the one server/ module that knows projections/: it hands their
+ * engine and read models to the others as ports. main.ts calls it.
  */
-import { serve, type ServerType } from '@hono/node-server';
-import { readFileSync } from 'node:fs';
-import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Config } from './config.ts';
+import { apiRoutes, type ProjectionPorts } from './api-routes.ts';
 import { createHttpApp } from './http/app.ts';
 import { healthRoutes } from './http/health.ts';
-import { ingestRoutes } from './ingest/routes.ts';
+import { closeServer, listen } from './http/listen.ts';
 import { connectRedis, type RedisClient } from '../platform/redis/client.ts';
 import { resolveRedis } from './redis/local-redis.ts';
 import { buildRegistry } from './registry/build.ts';
-import { registryRoutes } from './registry/routes.ts';
-import { catalogRoutes } from './catalog/routes.ts';
-import { lineageRoutes } from './lineage/routes.ts';
 import { createValidator } from './registry/validator.ts';
-import { viewRoutes } from './views/routes.ts';
 import { viewDefinitions } from './views/definitions.ts';
 import { maskState } from './views/mask-views.ts';
-import { webAppRoutes } from './http/web-app.ts';
 import { startLiveHub, type LiveHub } from './live/hub.ts';
 import { DeckMetrics } from './metrics/deck-metrics.ts';
 import { metricsRoutes } from './metrics/routes.ts';
@@ -33,32 +29,17 @@ import { OwnedPartitions } from '../projections/engine/owned-partitions.ts';
 import { backoffMs } from '../platform/retry/backoff.ts';
 import type { ConsumerEngine } from './history/consumer-engine.ts';
 import { startHistoryRole, type HistoryRole } from './history/history-role.ts';
-import { eventsUpTo } from './history/events-up-to.ts';
 import { openHistoryStore } from './history/open-store.ts';
-import { openAnalystSql } from './query/open-analyst.ts';
-import { queryRoutes } from './query/routes.ts';
 import { AlertEvaluator } from './alerts/alerts-role.ts';
-import { alertRoutes } from './alerts/routes.ts';
 import { memorySource } from './views/memory-source.ts';
 import { foldInMemory } from '../projections/fold-in-memory.ts';
 import { ProjectionRebuilds } from '../projections/rebuild/rebuilds.ts';
-import { rebuildRoutes } from './rebuild/routes.ts';
-import { storedEvents } from './rebuild/stored-events.ts';
 import { toAnalyticRows } from '../projections/analytics/to-rows.ts';
 import { upcast, type Registry } from '../shared/registry.ts';
 import { redriveDeadLetter } from '../projections/engine/redrive.ts';
-import type { DeadLetterRedrivePort } from './dlq/redrive-port.ts';
-import { DeadLetterWorkbench } from './dlq/workbench.ts';
-import { deadLetterRoutes } from './dlq/routes.ts';
 import { createAccess } from './auth/access.ts';
-import { assertAllowed, batchPublishRefusal } from './auth/guards.ts';
-import { principalOf } from './auth/principal-context.ts';
-import { embedTokenRoutes, keyRoutes } from './auth/key-routes.ts';
-import { meRoutes } from './auth/me-routes.ts';
 import { localModeNotice } from './auth/auth-settings.ts';
 import { AuditTrail } from './audit/audit-trail.ts';
-import { auditRoutes } from './audit/routes.ts';
-import { compensationRoutes } from './orders/routes.ts';
 
 export interface EventDeckOptions {
   log?: (line: string) => void;
@@ -100,9 +81,8 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
     stops.push(async () => void (await redis.close()));
     const access = createAccess(config, redis, now);
     const trail = new AuditTrail(redis, now);
-    const metrics = new DeckMetrics({
-      roles: config.roles, redis, registry, partitions: config.partitions, projections: builtInProjections.map((p) => p.name), now, log,
-    });
+    const projectionPorts = projectionsAsPorts(registry, config.partitions, now, log);
+    const metrics = new DeckMetrics({ roles: config.roles, redis, registry, partitions: config.partitions, projections: projectionPorts.names, now, log });
     stops.push(async () => metrics.close());
     // What this process does, per second, for the pipeline view of every api process.
     const activity = new ActivityRecorder(redis, { now, log });
@@ -127,53 +107,21 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
     // Where past states are folded from: this process's history store, or a ClickHouse server any process may read.
     const pastStore = history?.store ?? (config.roles.has('api') && config.clickhouseUrl ? await openHistoryStore(config) : undefined);
     if (pastStore && !history) stops.push(() => pastStore.close());
-    const asOf = pastStore
-      ? async (atMs: number) => memorySource(foldInMemory(builtInProjections, await eventsUpTo(pastStore, registry, atMs)))
-      : undefined;
 
-    let rebuilds: ProjectionRebuilds | undefined;
     const routes: Array<[string, ReturnType<typeof healthRoutes>]> = [['/', healthRoutes(redis)], ['/', metricsRoutes(metrics)]];
-    const projectionNames = builtInProjections.map((p) => p.name);
     const views = viewDefinitions({
       source: redis, config, now,
-      pipeline: (at) => readPipeline(redis, { partitions: config.partitions, projections: projectionNames, now: at }),
+      pipeline: (at) => readPipeline(redis, { partitions: config.partitions, projections: projectionPorts.names, now: at }),
     });
+    let hub: LiveHub | undefined;
     if (config.roles.has('api')) {
-      routes.push(['/api/events', ingestRoutes({ redis, registry, validator, config, now, log, observers: [...(metrics.ingest ? [metrics.ingest] : []), activity],
-        authorize: (c, events) => assertAllowed(batchPublishRefusal(principalOf(c), events)),
-      })]);
-      routes.push(['/api/registry', registryRoutes(registry)]);
-      // The catalog names the projections reading each type: server/ may not import projections/, so they come from here.
-      const consumers = builtInProjections.map((p) => ({ name: p.name, views: p.views, consumes: consumedTypes[p.name] ?? [] }));
-      routes.push(['/api/catalog', catalogRoutes({ registry, consumers, store: pastStore, now })]);
-      routes.push(['/api/lineage', lineageRoutes({ store: pastStore, registry })]);
-      routes.push(['/api', viewRoutes({ source: redis, config, now, views, registry, asOf })]);
-      routes.push(['/api/alerts', alertRoutes({ redis, now })]);
-      routes.push(['/api/orders', compensationRoutes({ redis, registry, validator, config, now })]);
-      routes.push(['/api/dlq', deadLetterRoutes(new DeadLetterWorkbench({ redis, registry, redrive: deadLetterRedrive(redis, registry, now), now }))]);
-      if (pastStore) {
-        // Analyst SQL on a connection of its own (chDB: a session on the same data dir, which only this process holds).
-        const analyst = await openAnalystSql(config);
-        stops.push(() => analyst.close());
-        routes.push(['/api/query', queryRoutes({ analyst, config, log })]);
-        // Rebuilds stream the event store on the analysts' kind of connection; their Redis work on one of their own.
-        const rebuildRedis = await connectRedis(resolved.url);
-        rebuilds = new ProjectionRebuilds({
-          redis: rebuildRedis, registry, projections: builtInProjections, partitions: config.partitions,
-          events: storedEvents(pastStore, analyst, { maxMemoryBytes: config.query.maxMemoryBytes }), now, log,
-        });
-        stops.push(async () => {
-          await rebuilds!.stop();
-          await rebuildRedis.close();
-        });
-      }
-      routes.push(['/api/projections', rebuildRoutes({ names: builtInProjections.map((p) => p.name), rebuilds })]);
-      // The hub starts after the routes: it is looked up when a key is retired.
-      routes.push(['/api/keys', keyRoutes({ keys: access.keys, retired: (id) => hub?.disconnectPrincipal('key', id) })]);
-      routes.push(['/api/me', meRoutes()]);
-      routes.push(['/api/embed-tokens', embedTokenRoutes({ ...(access.embed ? { embed: access.embed } : {}), views: Object.keys(views) })]);
-      routes.push(['/api/audit', auditRoutes({ store: pastStore })]);
-      routes.push(['/', webAppRoutes(options.webDir ?? DEFAULT_WEB_DIR, { embedPolicy: (token) => access.embedPolicy(token) })]);
+      routes.push(...await apiRoutes({
+        config, redis, redisUrl: resolved.url, registry, validator, views, projections: projectionPorts, access, pastStore,
+        ingestObservers: [...(metrics.ingest ? [metrics.ingest] : []), activity],
+        // The hub starts after the routes: it is looked up when a key is retired.
+        keyRetired: (id) => hub?.disconnectPrincipal('key', id),
+        webDir: options.webDir ?? DEFAULT_WEB_DIR, now, log, onStop: (stop) => stops.push(stop),
+      }));
     }
     if (config.roles.has('projector')) {
       // The projector waits through Redis outages instead of failing fast like ingest.
@@ -200,7 +148,6 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
     const app = createHttpApp({ routes, middleware: access.middleware(trail, log), log });
     const server = await listen(app.fetch, config.host, config.port, config.tls);
     stops.push(() => closeServer(server));
-    let hub: LiveHub | undefined;
     if (config.roles.has('api')) {
       // Connections of the hub's own: change notices, and the Socket.IO Redis adapter (what crosses nodes).
       const [subscriber, adapterPub, adapterSub] = await Promise.all([0, 1, 2].map(async () => {
@@ -238,32 +185,21 @@ export const consumerEngine: ConsumerEngine = {
   backoffMs,
 };
 
-/** The engine's exactly-once re-drive of dead letters, handed to the workbench (server/ may not import it). */
-function deadLetterRedrive(redis: RedisClient, registry: Registry, now: () => number): DeadLetterRedrivePort {
+/** What the api routes need of projections/, which only this module may import. */
+function projectionsAsPorts(registry: Registry, partitions: number, now: () => number, log: (line: string) => void): ProjectionPorts {
   const byName = new Map(builtInProjections.map((p) => [p.name, p]));
   return {
-    projections: [...byName.keys()],
-    redrive: async (name, letter) => {
-      const projection = byName.get(name);
-      if (!projection) throw new RangeError(`no projection "${name}" to re-drive into`);
-      return redriveDeadLetter({ redis, registry, projection, letter, now });
-    },
+    names: [...byName.keys()],
+    consumers: builtInProjections.map((p) => ({ name: p.name, views: p.views, consumes: consumedTypes[p.name] ?? [] })),
+    foldPast: (events) => memorySource(foldInMemory(builtInProjections, events)),
+    rebuilds: (redis, events) => new ProjectionRebuilds({ redis, registry, projections: builtInProjections, partitions, events, now, log }),
+    redrive: (redis) => ({
+      projections: [...byName.keys()],
+      redrive: async (name, letter) => {
+        const projection = byName.get(name);
+        if (!projection) throw new RangeError(`no projection "${name}" to re-drive into`);
+        return redriveDeadLetter({ redis, registry, projection, letter, now });
+      },
+    }),
   };
-}
-
-function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number, tls: Config['tls']): Promise<ServerType> {
-  // HTTPS with the configured certificate; the files are read once, at start.
-  const https = tls ? { createServer: createHttpsServer, serverOptions: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } } : {};
-  return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname, port, ...https }, () => resolve(server));
-    server.once('error', reject);
-  });
-}
-
-function closeServer(server: ServerType): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    // Keep-alive sockets would hold close() open; end idle ones now.
-    if ('closeIdleConnections' in server) server.closeIdleConnections();
-  });
 }
