@@ -14,7 +14,7 @@
  * ORDER BY would cost chDB three to four times the CPU of the read itself.
  */
 import type { CloudEvent } from '../../shared/cloudevent.ts';
-import type { EventRow } from '../history/event-row.ts';
+import { fromEventRow, type EventRow } from '../history/event-row.ts';
 import { bindParams, type QueryParams } from '../history/sql-params.ts';
 import type { HistoryStore } from '../history/store.ts';
 import type { AnalystSql } from '../query/analyst-sql.ts';
@@ -68,7 +68,7 @@ export function storedEvents(store: HistoryStore, analyst: AnalystSql, options: 
           if (last < 0) continue;
           for (const line of bytes.toString('utf8', 0, last).split('\n')) {
             if (line === '') continue;
-            batch.push(eventOfRow(JSON.parse(line) as EventRow));
+            batch.push(fromEventRow(JSON.parse(line) as EventRow));
             if (batch.length >= batchSize) {
               yield batch;
               batch = [];
@@ -76,7 +76,7 @@ export function storedEvents(store: HistoryStore, analyst: AnalystSql, options: 
           }
         }
         const rest = carry?.toString('utf8') ?? '';
-        if (rest.trim() !== '') batch.push(eventOfRow(JSON.parse(rest) as EventRow));
+        if (rest.trim() !== '') batch.push(fromEventRow(JSON.parse(rest) as EventRow));
         if (batch.length > 0) yield batch;
       } finally {
         await chunks.return?.();
@@ -102,26 +102,4 @@ function belowParams(below: readonly string[]): QueryParams {
     return dash < 0 ? { ms: BigInt(id || 0), seq: 0n } : { ms: BigInt(id.slice(0, dash)), seq: BigInt(id.slice(dash + 1)) };
   });
   return { belowMs: parts.map((p) => p.ms), belowSeq: parts.map((p) => p.seq) };
-}
-
-/**
- * fromEventRow (server/history/event-row.ts) as the rebuild's hot path needs
- * it: the same event, attributes in the same order, without its intermediate
- * objects or a parse of the usual empty extensions (a rebuild converts every
- * stored event; stored-events.test.ts checks the two agree).
- */
-export function eventOfRow(row: EventRow): CloudEvent {
-  const event = (row.extensions === '{}' ? {} : JSON.parse(row.extensions)) as Record<string, unknown>;
-  event.specversion = '1.0';
-  event.id = row.id;
-  event.source = row.source;
-  event.type = row.type;
-  event.time = new Date(row.time_unix_ms).toISOString();
-  event.dataversion = row.dataversion;
-  event.partitionkey = row.partitionkey;
-  if (row.subject !== '') event.subject = row.subject;
-  if (row.correlationid !== '') event.correlationid = row.correlationid;
-  if (row.causationid !== '') event.causationid = row.causationid;
-  event.data = JSON.parse(row.data);
-  return event as unknown as CloudEvent;
 }
