@@ -28,6 +28,17 @@ export default defineConfig({
   build: {
     outDir: '../dist/web',
     emptyOutDir: true,
+    rolldownOptions: {
+      // The app, and the portal's `<eventdeck-view>` script under a fixed name
+      // (dist/web/eventdeck-view.js, served at /eventdeck-view.js: portals link to it).
+      input: {
+        index: fileURLToPath(new URL('./web/index.html', import.meta.url)),
+        'eventdeck-view': fileURLToPath(new URL('./web/src/eventdeck-view.ts', import.meta.url)),
+      },
+      output: {
+        entryFileNames: (chunk) => (chunk.name === 'eventdeck-view' ? '[name].js' : 'assets/[name]-[hash].js'),
+      },
+    },
   },
   server: {
     proxy: {

@@ -1,9 +1,13 @@
 /**
  * Who the caller is and what it may do, as the web app and scripts see it
  * (`GET /api/me`), and the credential routes' shapes (`/api/keys`,
- * `/api/embed-tokens`, docs/security.md). Rights and roles are plain strings
- * here: the server's lists (server/auth/principal.ts) are the authority.
+ * `/api/embed-tokens`, docs/security.md). Rights are plain strings here: the
+ * server's list (server/auth/principal.ts) is the authority.
  */
+
+/** The roles an API key or a JWT can carry (docs/security.md); server/auth/me-routes.ts checks they are the server's. */
+export const ACCESS_ROLES = ['producer', 'viewer', 'operator', 'analyst', 'admin'] as const;
+export type AccessRole = (typeof ACCESS_ROLES)[number];
 
 /** `GET /api/me`: the caller of this request. */
 export interface Me {
@@ -13,7 +17,7 @@ export interface Me {
   id: string;
   /** For people to read: a key's label, a user's name or e-mail. */
   label: string;
-  roles: string[];
+  roles: AccessRole[];
   /** Every right the caller has (e.g. `views:read`, `keys:manage`), sorted. */
   rights: string[];
   /** The warehouses whose data the caller may see; absent: all of them. */
@@ -23,7 +27,7 @@ export interface Me {
 }
 
 /** What may be shown of an API key (`GET /api/keys`): never its secret. `Role` narrows the role names on the server. */
-export interface ApiKeyInfo<Role extends string = string> {
+export interface ApiKeyInfo<Role extends string = AccessRole> {
   id: string;
   label: string;
   roles: Role[];

@@ -4,9 +4,13 @@
  * server stays the authority: every route checks again.
  */
 import { Hono } from 'hono';
-import type { Me } from '../../shared/access.ts';
+import type { AccessRole, Me } from '../../shared/access.ts';
 import { principalOf } from './principal-context.ts';
-import type { Principal } from './principal.ts';
+import type { Principal, RoleName } from './principal.ts';
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** The roles the web app offers (shared/access.ts) are exactly ours: tsc fails here when either list changes alone. */
+export const ROLES_AGREE: Same<AccessRole, RoleName> = true;
 
 /** The caller as `GET /api/me` shows it; an embed token's view, filter and origins stay out. */
 export function describeMe(p: Principal): Me {

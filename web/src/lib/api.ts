@@ -3,9 +3,13 @@
  * and acknowledging an alert. Expected failures are values carrying the
  * server's RFC 9457 `detail`, so a page can show exactly what the server said
  * (e.g. the 501 of `?asOf=`, the 409 of acknowledging an alert that resolved).
+ * Every request carries this page's credential (credentials.svelte.ts), and a
+ * 401 is reported there: that is what asks the user to sign in.
  */
+import type { Me } from '../../../shared/access.ts';
 import type { Alert } from '../../../shared/alerts.ts';
 import type { ViewFilter, ViewName, ViewSnapshot, OrderDetail } from '../../../shared/views.ts';
+import { credentials } from './credentials.svelte.ts';
 
 export interface Problem {
   /** HTTP status, or 0 when the server could not be reached. */
@@ -24,16 +28,37 @@ export const getJson = <T>(url: string, signal?: AbortSignal): Promise<Fetched<T
 export const postJson = <T>(url: string, body: unknown, signal?: AbortSignal): Promise<Fetched<T>> =>
   request<T>(url, { method: 'POST', headers: { accept: ACCEPT, 'content-type': 'application/json' }, body: JSON.stringify(body) }, signal);
 
-async function request<T>(url: string, init: RequestInit, signal?: AbortSignal): Promise<Fetched<T>> {
+export const deleteJson = <T>(url: string, signal?: AbortSignal): Promise<Fetched<T>> =>
+  request<T>(url, { method: 'DELETE', headers: { accept: ACCEPT } }, signal);
+
+/**
+ * GET /api/me: who this page's credential is, or, with `candidate`, who that
+ * credential would be (a sign-in attempt: its 401 is the dialog's to show, not a refusal of the page).
+ */
+export const fetchMe = (candidate?: string) =>
+  candidate === undefined
+    ? getJson<Me>('/api/me')
+    : request<Me>('/api/me', { headers: { accept: ACCEPT } }, undefined, { token: candidate, report: false });
+
+async function request<T>(
+  url: string,
+  init: RequestInit,
+  signal?: AbortSignal,
+  { token = credentials.token, report = true }: { token?: string | null; report?: boolean } = {},
+): Promise<Fetched<T>> {
+  const headers = new Headers(init.headers);
+  if (token) headers.set('authorization', `Bearer ${token}`);
   let response: Response;
   try {
-    response = await fetch(url, { ...init, ...(signal ? { signal } : {}) });
+    response = await fetch(url, { ...init, headers, ...(signal ? { signal } : {}) });
   } catch (error) {
     if (signal?.aborted) throw error; // the caller moved on; nobody waits for this answer
     return { ok: false, problem: { status: 0, title: 'Server unreachable', detail: 'The EventDeck server could not be reached.' } };
   }
   if (response.ok) return { ok: true, value: (await response.json()) as T };
-  return { ok: false, problem: await readProblem(response) };
+  const problem = await readProblem(response);
+  if (problem.status === 401 && report) credentials.refuse(problem.status, problem.detail, token);
+  return { ok: false, problem };
 }
 
 async function readProblem(response: Response): Promise<Problem> {

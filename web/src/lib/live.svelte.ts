@@ -7,13 +7,19 @@
  * page must not subscribe and unsubscribe the same (view, filter) behind each
  * other's back. Components do not call acquire/release themselves: ViewFeed
  * (view-feed.svelte.ts) ties them to the component's life.
+ *
+ * Each (re)connection sends the page's current credential (credentials.svelte.ts).
+ * A handshake refused with 401 is reported there and not tried again until the
+ * credential changes: Socket.IO does not retry a refused handshake, and neither do we.
  */
 import { io, type Socket } from 'socket.io-client';
 import {
   canonicalFilter, LIVE_NAMESPACE,
-  type ClientToServerEvents, type ServerToClientEvents, type SubscribeAck, type ViewSubscription,
+  type ClientToServerEvents, type LiveConnectErrorData, type LiveHandshakeAuth, type ServerToClientEvents, type SubscribeAck,
+  type ViewSubscription,
 } from '../../../shared/live.ts';
 import type { ViewFilter, ViewName, ViewSnapshot } from '../../../shared/views.ts';
+import { credentials as pageCredentials, type Credentials } from './credentials.svelte.ts';
 import { ackIsNewer, decideUpdate } from './view-sync.ts';
 
 /** What the header shows: `stale` once the connection has been down for STALE_AFTER_MS. */
@@ -25,6 +31,8 @@ const ACK_TIMEOUT_MS = 10_000;
 /** Retries of a refused subscription (e.g. the view could not be read): doubling, capped. */
 const RETRY_FIRST_MS = 1_000;
 const RETRY_CAP_MS = 30_000;
+/** After a handshake the server could not check (503: the identity provider's keys unreadable), try again this much later. */
+const UNCHECKED_RETRY_MS = 5_000;
 /**
  * The least time between two gap-triggered fresh snapshots of one view. The hub
  * conflates (DESIGN.md section 7) and versions count changes of the whole view,
@@ -79,8 +87,12 @@ export class LiveConnection {
   everConnected = $state(false);
   /** Since when the connection has been down (ms), or null while live. */
   downSince = $state<number | null>(null);
+  /** The handshake was refused (401): down until the credential changes. */
+  refused = $state(false);
 
   #socket: LiveSocket | null = null;
+  /** The credential the last handshake sent: a refusal is of that one, which may since have been replaced. */
+  #sentToken: string | null = null;
   #staleTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #views = new Map<string, LiveView>();
   readonly #byServerKey = new Map<string, Set<LiveView>>();
@@ -91,7 +103,12 @@ export class LiveConnection {
    */
   readonly #early = new Map<string, ViewSnapshot>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly credentials: Credentials = pageCredentials,
+  ) {
+    credentials.onChange(() => this.#reconnect());
+  }
 
   /** Connects now rather than at the first view, so the header tells the truth even in as-of mode. */
   start(): void {
@@ -128,11 +145,17 @@ export class LiveConnection {
     // WebSocket first, long-polling only if WebSocket fails: no polling→WebSocket upgrade.
     // A subscription answered during that upgrade has been seen to get no push for
     // ~20 s (until the next ping), which on a quiet stream left a tile stale.
-    const socket: LiveSocket = io(LIVE_NAMESPACE, { transports: ['websocket', 'polling'], tryAllTransports: true });
+    // A function, so each reconnection sends the credential of that moment.
+    const auth = (send: (auth: LiveHandshakeAuth) => void) => {
+      this.#sentToken = this.credentials.token;
+      send(this.#sentToken ? { token: this.#sentToken } : {});
+    };
+    const socket: LiveSocket = io(LIVE_NAMESPACE, { transports: ['websocket', 'polling'], tryAllTransports: true, auth });
     this.#socket = socket;
     this.#wentDown();
     socket.on('connect', () => {
       clearTimeout(this.#staleTimer);
+      this.refused = false;
       this.state = 'live';
       this.everConnected = true;
       this.downSince = null;
@@ -144,11 +167,28 @@ export class LiveConnection {
       // After the server's own disconnect Socket.IO does not retry by itself.
       if (reason === 'io server disconnect') socket.connect();
     });
-    socket.on('connect_error', () => {
+    socket.on('connect_error', (error) => {
       if (this.downSince === null) this.#wentDown();
+      // A refused handshake carries the problem's status; a transport error has none (and Socket.IO retries it itself).
+      const refusal = (error as Error & { data?: Partial<LiveConnectErrorData> }).data;
+      if (refusal?.status === 401) {
+        this.refused = true;
+        this.credentials.refuse(401, error.message, this.#sentToken);
+      } else if (refusal?.status !== undefined) {
+        setTimeout(() => !socket.connected && !this.refused && socket.connect(), UNCHECKED_RETRY_MS);
+      }
     });
     socket.on('view:update', (update) => this.#update(update));
     return socket;
+  }
+
+  /** A new credential (signed in, signed out): a new handshake, which subscribes every held view again. */
+  #reconnect(): void {
+    const socket = this.#socket;
+    if (!socket) return;
+    this.refused = false;
+    socket.disconnect();
+    socket.connect();
   }
 
   #wentDown(): void {

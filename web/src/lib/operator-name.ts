@@ -1,7 +1,7 @@
 /**
- * Who acknowledges alerts from this browser. There is no login yet (the
- * security issue brings one): the name typed once is remembered here and
- * offered again, so an operator types it once per browser, not once per alert.
+ * Who acknowledges alerts from this browser in local mode, where nobody signs
+ * in (signed in, the server names the caller itself): the name typed once is
+ * remembered here and offered again, so an operator types it once per browser.
  */
 const STORAGE_KEY = 'eventdeck:operator-name';
 

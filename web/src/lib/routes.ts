@@ -10,6 +10,8 @@ export type Route =
   | { page: 'pipeline' }
   | { page: 'catalog' }
   | { page: 'lineage'; correlationId: string | null }
+  | { page: 'keys' }
+  | { page: 'audit' }
   | { page: 'embed'; view: string }
   | { page: 'not-found' };
 
@@ -23,6 +25,8 @@ const simple: Record<string, Route> = {
   '/lineage': { page: 'lineage', correlationId: null },
   '/dead-letters': { page: 'dead-letters' },
   '/pipeline': { page: 'pipeline' },
+  '/keys': { page: 'keys' },
+  '/audit': { page: 'audit' },
 };
 
 export function matchRoute(path: string): Route {
