@@ -98,6 +98,24 @@ describe('the dashboard in a browser', () => {
     await expect.poll(() => cell.innerText(), { timeout: 15_000 }).toContain('143');
   });
 
+  it('lets an operator release a stuck order\'s stock and cancel it from the order page', async () => {
+    await publish(
+      orderPlaced({ orderId: 'o-e2e-stuck', warehouseId: 'w-e2e' }, { time: now() }),
+      inventoryReserved({ orderId: 'o-e2e-stuck', warehouseId: 'w-e2e', items: [{ sku: 'mug', qty: 4 }] }, { time: now() }),
+    );
+    await page.goto(`${server.url}/orders/o-e2e-stuck`);
+    const status = page.locator('[data-testid="order-status"]');
+    await expect.poll(() => status.innerText(), { timeout: 10_000 }).toMatch(/reserved/i);
+    await page.click('[data-testid="compensate"]');
+    await page.fill('[data-testid="compensate-reason"]', 'customer unreachable for 3 days');
+    await page.click('[data-testid="compensate-submit"]');
+    await expect.poll(() => page.locator('[data-testid="compensated"]').innerText(), { timeout: 10_000 })
+      .toContain('inventory.released and order.cancelled');
+    await page.reload();
+    await expect.poll(() => status.innerText(), { timeout: 10_000 }).toMatch(/cancelled/i);
+    expect(await page.locator('[data-testid="compensate"]').count()).toBe(0);
+  });
+
   it('lays out every page without overflow at laptop and wall-screen sizes (screenshots kept as artifacts)', async () => {
     const pages = {
       overview: '/', orders: '/orders', order: '/orders/o-e2e-1', inventory: '/inventory', fulfilment: '/fulfilment',

@@ -91,5 +91,15 @@ export const fetchOrder = (orderId: string, signal?: AbortSignal) =>
   getJson<OrderDetail>(`/api/orders/${encodeURIComponent(orderId)}`, signal);
 
 /** POST /api/alerts/:id/ack: 200 with the alert as acknowledged; 409 when it is no longer firing, 404 when unknown. */
+/** POST /api/orders/:orderId/compensate: the events EventDeck sent for it. */
+export interface Compensation {
+  events: Array<{ id: string; type: string }>;
+  accepted: number;
+  duplicates: number;
+}
+
+export const compensateOrder = (orderId: string, reason: string, signal?: AbortSignal) =>
+  postJson<Compensation>(`/api/orders/${encodeURIComponent(orderId)}/compensate`, { reason }, signal);
+
 export const acknowledgeAlert = (id: string, by: string, note: string, signal?: AbortSignal) =>
   postJson<Alert>(`/api/alerts/${encodeURIComponent(id)}/ack`, { by, note }, signal);
