@@ -30,7 +30,9 @@ export function alertRoutes(deps: { redis: RedisClient; now: () => number }): Ho
     const id = c.req.param('id');
     const body = acknowledgement.safeParse(await c.req.json().catch(() => undefined));
     if (!body.success) throw new ProblemError('badRequest', 400, `Send {"by": "<who>", "note": "<why>"} as JSON: ${issues(body.error)}`);
-    const result = await store.acknowledge(id, actorName(c, body.data.by), body.data.note, deps.now());
+    const by = actorName(c, body.data.by);
+    if (!by) throw new ProblemError('badRequest', 400, 'Say who acknowledges: send {"by": "<who>", "note": "<why>"} as JSON (in local mode nobody is signed in).');
+    const result = await store.acknowledge(id, by, body.data.note, deps.now());
     if (result.outcome === 'not-found') throw new ProblemError('notFound', 404, `No alert "${id}".`);
     if (result.outcome === 'not-firing') {
       throw new ProblemError('conflict', 409, `Alert "${id}" is ${result.alert.state}: only a firing alert can be acknowledged.`, { alert: result.alert });

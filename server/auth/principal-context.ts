@@ -26,9 +26,9 @@ export function principalOf(c: Context): Principal {
 
 /**
  * Whom to name as having done something (an alert's `acknowledgedBy`, a dead-letter action's `by`):
- * the caller; in local mode, where one caller stands for everybody, the name the request gives.
+ * the caller; in local mode, where one caller stands for everybody, the name the request gives, if any.
  */
-export function actorName(c: Context, given: string | undefined): string {
+export function actorName(c: Context, given: string | undefined): string | undefined {
   const principal = principalOf(c);
-  return principal.kind === 'local' ? (given ?? 'local') : principal.label || `${principal.kind}:${principal.id}`;
+  return principal.kind === 'local' ? given : principal.label || `${principal.kind}:${principal.id}`;
 }
