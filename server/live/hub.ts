@@ -209,14 +209,16 @@ export async function startLiveHub(options: LiveHubOptions): Promise<LiveHub> {
     },
     nodeCount: () => live.adapter.serverCount(),
     async close() {
-      await options.subscriber.unsubscribe(VIEW_CHANGED_CHANNEL).catch(() => undefined);
       for (const topic of topics.values()) topic.close();
       topics.clear();
       // io.close() would also close the HTTP server, which its owner closes. `local`: the other nodes' clients stay.
       live.local.disconnectSockets(true);
       io.engine.close();
-      // Unsubscribes the adapters' channels; their Redis connections belong to the caller.
-      await Promise.all([io.of('/').adapter.close(), live.adapter.close()]);
+      // Unsubscribes the notices and the adapters' channels (their Redis connections belong to the caller). A stop
+      // never waits long on Redis: a subscriber connection caught reconnecting may not answer an UNSUBSCRIBE.
+      await within(CLOSE_WAIT_MS, Promise.all([
+        options.subscriber.unsubscribe(VIEW_CHANGED_CHANNEL), io.of('/').adapter.close(), live.adapter.close(),
+      ]));
     },
   };
 }
@@ -251,4 +253,14 @@ function parseSubscription(views: ViewDefinitions, raw: unknown): Parsed {
     return { ok: false, error: `invalid filter for ${view}: ${result.error.issues.map((i) => `${i.path.join('.') || 'filter'}: ${i.message}`).join('; ')}` };
   }
   return { ok: true, value: { view, filter: result.data } };
+}
+
+/** How long closing waits for Redis to confirm the unsubscribes. */
+const CLOSE_WAIT_MS = 2_000;
+
+/** Waits for `work` at most `ms`; whatever it ends in is then of no interest. */
+async function within(ms: number, work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
