@@ -12,7 +12,7 @@ import { apiRoutes, type ProjectionPorts } from './api-routes.ts';
 import { createHttpApp } from './http/app.ts';
 import { healthRoutes } from './http/health.ts';
 import { closeServer, listen } from './http/listen.ts';
-import { connectRedis, type RedisClient } from '../platform/redis/client.ts';
+import { closeWithin, connectRedis, type RedisClient } from '../platform/redis/client.ts';
 import { resolveRedis } from './redis/local-redis.ts';
 import { buildRegistry } from './registry/build.ts';
 import { createValidator } from './registry/validator.ts';
@@ -49,6 +49,9 @@ export interface EventDeckOptions {
   /** Where the built web app is (default dist/web of the repository). */
   webDir?: string;
 }
+
+/** How long stopping waits for a hub connection to close gracefully. */
+const CLOSE_WAIT_MS = 2_000;
 
 const DEFAULT_WEB_DIR = path.resolve(import.meta.dirname, '../dist/web');
 
@@ -163,8 +166,7 @@ export async function startEventDeck(config: Readonly<Config>, options: EventDec
       metrics.live?.watch(hub, Object.keys(views));
       stops.push(async () => {
         await hub!.close();
-        // Subscriber connections have nothing to flush: closed at once, even while Redis is away.
-        for (const connection of [subscriber, adapterPub, adapterSub]) connection!.destroy();
+        for (const connection of [subscriber, adapterPub, adapterSub]) await closeWithin(connection!, CLOSE_WAIT_MS);
       });
     }
     const { port } = server.address() as AddressInfo;

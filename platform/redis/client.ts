@@ -22,3 +22,18 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
   await client.connect();
   return client;
 }
+
+/**
+ * Closes gracefully (pending replies first), but never waits longer than `ms`:
+ * a connection caught reconnecting to a Redis that went away may never answer,
+ * and a stopping process must not hang on it. Then it is dropped.
+ */
+export async function closeWithin(client: RedisClient, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const closed = await Promise.race([
+    client.close().then(() => true, () => true),
+    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ]);
+  clearTimeout(timer);
+  if (!closed && client.isOpen) client.destroy();
+}
