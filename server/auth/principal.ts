@@ -82,9 +82,20 @@ export function can(principal: Principal, right: Right): boolean {
 
 /** `*` matches any run of characters, so `order.*` covers `order.placed` and `*` covers all. */
 export function matchesTypePattern(pattern: string, type: string): boolean {
-  const source = pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*');
-  return new RegExp(`^${source}$`).test(type);
+  if (pattern === '*') return true;
+  if (!pattern.includes('*')) return pattern === type;
+  let regex = compiled.get(pattern);
+  if (!regex) {
+    const source = pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*');
+    if (compiled.size >= MAX_COMPILED) compiled.clear();
+    compiled.set(pattern, (regex = new RegExp(`^${source}$`)));
+  }
+  return regex.test(type);
 }
+
+/** Patterns as regular expressions, made once: ingest checks every event of a batch (patterns come from keys and tokens, few). */
+const compiled = new Map<string, RegExp>();
+const MAX_COMPILED = 1_000;
 
 export function mayPublish(principal: Principal, type: string): boolean {
   return can(principal, 'events:publish') && principal.eventTypes.some((p) => matchesTypePattern(p, type));
