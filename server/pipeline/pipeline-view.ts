@@ -39,6 +39,7 @@ export async function readPipeline(redis: RedisClient, query: PipelineQuery): Pr
   ]);
 
   const recent = activity.slice(-RATE_SECONDS);
+  const recentLatency = latencyCounts(recent);
   const owners = new Map(GROUPS.map((group, g) => [group, leases[g]!]));
   const groups: GroupHealth[] = GROUPS.map((group, g) => {
     const total = lag.groups.get(group) ?? { entries: 0, pending: 0, seconds: 0 };
@@ -53,7 +54,7 @@ export async function readPipeline(redis: RedisClient, query: PipelineQuery): Pr
   return {
     seconds: seconds.map((s, i) => toSecond(s, activity[i]!)),
     throughput: throughputByType(recent),
-    latency: { ...percentiles(latencyCounts(recent)), samples: sum(latencyCounts(recent)) },
+    latency: { ...percentiles(recentLatency), samples: sum(recentLatency) },
     groups,
     partitions: lag.partitions.map(({ partition, length, groups: byGroup }) => ({
       partition, length,
@@ -82,7 +83,9 @@ function throughputByType(seconds: Array<Record<string, string>>): TypeThroughpu
   const byType = new Map<string, number>();
   for (const fields of seconds) {
     for (const [field, n] of Object.entries(fields)) {
-      if (field.startsWith(prefix)) byType.set(field.slice(prefix.length), (byType.get(field.slice(prefix.length)) ?? 0) + Number(n));
+      if (!field.startsWith(prefix)) continue;
+      const type = field.slice(prefix.length);
+      byType.set(type, (byType.get(type) ?? 0) + Number(n));
     }
   }
   return [...byType]
