@@ -6,7 +6,6 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { readModelKeys } from '../../shared/read-models.ts';
 import type { Registry } from '../../shared/registry.ts';
 import type { RedisClient } from '../../platform/redis/client.ts';
 import { scopeRefusal } from '../auth/guards.ts';
@@ -16,7 +15,7 @@ import { ProblemError } from '../http/problem.ts';
 import { appendEvents } from '../ingest/append-events.ts';
 import { validateEvents } from '../ingest/validate-events.ts';
 import type { EventValidator } from '../registry/validator.ts';
-import { toOrder, toTimeline } from '../views/stored-order.ts';
+import { readOrderDetail } from '../views/stored-order.ts';
 import { planCompensation } from './compensation.ts';
 
 const request = z.strictObject({ reason: z.string().trim().min(1).max(512) });
@@ -35,14 +34,10 @@ export function compensationRoutes(deps: CompensationDeps): Hono {
     const orderId = c.req.param('orderId');
     const body = request.safeParse(await c.req.json().catch(() => undefined));
     if (!body.success) throw new ProblemError('badRequest', 400, 'Send {"reason": "<why>"} as JSON: the reason goes into the events and the audit trail.');
-    const [json, steps] = await Promise.all([
-      deps.redis.get(readModelKeys.order(orderId)),
-      deps.redis.zRange(readModelKeys.orderTimeline(orderId), 0, -1),
-    ]);
-    const order = json ? toOrder(JSON.parse(json)) : undefined;
-    if (!order || scopeRefusal(principalOf(c), order.warehouseId)) throw new ProblemError('notFound', 404, `No order "${orderId}" has been seen.`);
+    const detail = await readOrderDetail(deps.redis, orderId);
+    if (!detail || scopeRefusal(principalOf(c), detail.order.warehouseId)) throw new ProblemError('notFound', 404, `No order "${orderId}" has been seen.`);
     const now = deps.now();
-    const plan = planCompensation(order, toTimeline(steps), { reason: body.data.reason, time: new Date(now).toISOString() });
+    const plan = planCompensation(detail.order, detail.timeline, { reason: body.data.reason, time: new Date(now).toISOString() });
     if (!plan.ok) throw new ProblemError('conflict', 409, plan.reason);
     const validation = validateEvents(plan.events, { registry: deps.registry, validator: deps.validator, maxFutureMs: deps.config.ingest.maxFutureMs, now });
     // The order's own data did not fit its schema (a legacy producer): nothing is sent.

@@ -4,7 +4,6 @@
  */
 import { Hono, type Context } from 'hono';
 import { ProblemError } from '../http/problem.ts';
-import { readModelKeys } from '../../shared/read-models.ts';
 import type { Registry } from '../../shared/registry.ts';
 import type { ViewSnapshot } from '../../shared/views.ts';
 import { assertAllowed, scopeRefusal, viewRefusal } from '../auth/guards.ts';
@@ -13,7 +12,7 @@ import { can } from '../auth/principal.ts';
 import { maskOrderDetail, maskSnapshot } from './mask-views.ts';
 import { readSnapshot, viewDefinitions, type ViewDefinitions, type ViewDeps } from './definitions.ts';
 import type { ReadModelSource } from './read-model-source.ts';
-import { toOrder, toTimeline } from './stored-order.ts';
+import { readOrderDetail } from './stored-order.ts';
 
 export interface ViewRouteDeps extends ViewDeps {
   views: ViewDefinitions;
@@ -56,14 +55,9 @@ export function viewRoutes(deps: ViewRouteDeps): Hono {
   });
   app.get('/orders/:orderId', async (c) => {
     const orderId = c.req.param('orderId');
-    const [json, steps] = await Promise.all([
-      deps.source.get(readModelKeys.order(orderId)),
-      deps.source.zRange(readModelKeys.orderTimeline(orderId), 0, -1),
-    ]);
-    if (!json) throw new ProblemError('notFound', 404, `No order "${orderId}" has been seen.`);
-    const detail = { order: toOrder(JSON.parse(json)), timeline: toTimeline(steps) };
+    const detail = await readOrderDetail(deps.source, orderId);
     // A caller limited to some warehouses learns nothing of others' orders, not even that they exist.
-    if (scopeRefusal(principalOf(c), detail.order.warehouseId)) throw new ProblemError('notFound', 404, `No order "${orderId}" has been seen.`);
+    if (!detail || scopeRefusal(principalOf(c), detail.order.warehouseId)) throw new ProblemError('notFound', 404, `No order "${orderId}" has been seen.`);
     return c.json(can(principalOf(c), 'pii:read') ? detail : maskOrderDetail(deps.registry, detail));
   });
   return app;

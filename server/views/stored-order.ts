@@ -1,5 +1,7 @@
 /** The public Order out of a stored order document (which also holds projection bookkeeping), and its timeline. */
-import { orderStatus, type Order, type TimelineEntry } from '../../shared/read-models.ts';
+import { orderStatus, readModelKeys, type Order, type TimelineEntry } from '../../shared/read-models.ts';
+import type { OrderDetail } from '../../shared/views.ts';
+import type { ReadModelSource } from './read-model-source.ts';
 
 type Stored = Partial<Order> & { orderId: string };
 
@@ -25,4 +27,10 @@ export function toOrder(stored: Stored): Order {
 /** Timeline entries from their ZSET members (already in time order). */
 export function toTimeline(members: string[]): TimelineEntry[] {
   return members.map((member) => JSON.parse(member) as TimelineEntry);
+}
+
+/** One order and its timeline (`GET /api/orders/:orderId`); undefined for an order never seen. */
+export async function readOrderDetail(source: Pick<ReadModelSource, 'get' | 'zRange'>, orderId: string): Promise<OrderDetail | undefined> {
+  const [json, steps] = await Promise.all([source.get(readModelKeys.order(orderId)), source.zRange(readModelKeys.orderTimeline(orderId), 0, -1)]);
+  return json ? { order: toOrder(JSON.parse(json)), timeline: toTimeline(steps) } : undefined;
 }
