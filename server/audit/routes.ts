@@ -6,8 +6,8 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { AUDIT_ACTIONS, AUDIT_OUTCOMES, type AuditAction, type AuditEntry, type AuditOutcome, type AuditPage } from '../../shared/audit.ts';
-import { HistoryUnavailableError } from '../history/errors.ts';
 import type { HistoryStore } from '../history/store.ts';
+import { requireStore, unlessUnavailable } from '../history/store-answers.ts';
 import { ProblemError } from '../http/problem.ts';
 
 const query = z.strictObject({
@@ -30,9 +30,7 @@ export function auditRoutes(deps: { store: HistoryStore | undefined }): Hono {
     if (!parsed.success) {
       throw new ProblemError('badRequest', 400, `Invalid audit query: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     }
-    if (!deps.store) {
-      throw new ProblemError('notImplemented', 501, 'The audit trail is read from the history store, which this process does not have (run it with the history role, or set CLICKHOUSE_URL).');
-    }
+    const store = requireStore(deps.store, 'The audit trail is read from');
     const q = parsed.data;
     // Stream ids order entries as they were recorded; compared as (ms, sequence), not as text.
     const [beforeMs, beforeSeq] = (q.before ?? '').split('-').map(Number);
@@ -40,18 +38,12 @@ export function auditRoutes(deps: { store: HistoryStore | undefined }): Hono {
       q.action ? 'action = {action:String}' : '', q.actor ? 'actor = {actor:String}' : '', q.outcome ? 'outcome = {outcome:String}' : '',
       q.before ? `(toUInt64(splitByChar('-', id)[1]) < {beforeMs:UInt64} OR (toUInt64(splitByChar('-', id)[1]) = {beforeMs:UInt64} AND toUInt64(splitByChar('-', id)[2]) < {beforeSeq:UInt64}))` : '',
     ].filter(Boolean);
-    let rows: AuditRow[];
-    try {
-      rows = await deps.store.query<AuditRow>(
-        `SELECT id, at_unix_ms, actor, actor_kind, action, target, outcome, detail FROM audit_log
-         ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
-         ORDER BY toUInt64(splitByChar('-', id)[1]) DESC, toUInt64(splitByChar('-', id)[2]) DESC LIMIT {limit:UInt32}`,
-        { action: q.action ?? '', actor: q.actor ?? '', outcome: q.outcome ?? '', beforeMs: beforeMs ?? 0, beforeSeq: beforeSeq ?? 0, limit: q.limit + 1 },
-      );
-    } catch (error) {
-      if (error instanceof HistoryUnavailableError) throw new ProblemError('unavailable', 503, 'The history store does not answer; try again later.', { retryable: true });
-      throw error;
-    }
+    const rows = await unlessUnavailable(() => store.query<AuditRow>(
+      `SELECT id, at_unix_ms, actor, actor_kind, action, target, outcome, detail FROM audit_log
+       ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
+       ORDER BY toUInt64(splitByChar('-', id)[1]) DESC, toUInt64(splitByChar('-', id)[2]) DESC LIMIT {limit:UInt32}`,
+      { action: q.action ?? '', actor: q.actor ?? '', outcome: q.outcome ?? '', beforeMs: beforeMs ?? 0, beforeSeq: beforeSeq ?? 0, limit: q.limit + 1 },
+    ));
     const entries = rows.slice(0, q.limit).map(toEntry);
     const page: AuditPage = { entries, next: rows.length > q.limit ? entries.at(-1)!.id : null };
     return c.json(page);

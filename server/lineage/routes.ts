@@ -4,8 +4,8 @@
  */
 import { Hono } from 'hono';
 import type { Registry } from '../../shared/registry.ts';
-import { HistoryUnavailableError } from '../history/errors.ts';
 import type { HistoryStore } from '../history/store.ts';
+import { requireStore, unlessUnavailable } from '../history/store-answers.ts';
 import { ProblemError } from '../http/problem.ts';
 import { readLineage, readTrace } from './read-lineage.ts';
 
@@ -20,10 +20,7 @@ const TRACE_ID = /^[0-9a-f]{32}$/;
 
 export function lineageRoutes({ store, registry }: LineageRouteDeps): Hono {
   const app = new Hono();
-  const storeOrProblem = (): HistoryStore => {
-    if (store) return store;
-    throw new ProblemError('notImplemented', 501, 'Lineage reads the history store, which this process does not have (run it with the history role, or set CLICKHOUSE_URL).');
-  };
+  const storeOrProblem = (): HistoryStore => requireStore(store, 'Lineage reads');
 
   app.get('/', async (c) => {
     const traceId = c.req.query('traceId');
@@ -46,16 +43,4 @@ export function lineageRoutes({ store, registry }: LineageRouteDeps): Hono {
     return c.json(lineage);
   });
   return app;
-}
-
-/** ClickHouse away is worth a retry (503); any other failure is ours and goes to the error funnel. */
-async function unlessUnavailable<T>(read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (error) {
-    if (error instanceof HistoryUnavailableError) {
-      throw new ProblemError('unavailable', 503, 'The history store does not answer; try again later.', { retryable: true });
-    }
-    throw error;
-  }
 }
