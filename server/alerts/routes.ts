@@ -9,6 +9,7 @@ import { ProblemError } from '../http/problem.ts';
 import { actorName } from '../auth/principal-context.ts';
 import { AlertStore } from './alert-store.ts';
 import { alertsFilter, readAlerts } from './alerts-view.ts';
+import { zodIssues } from '../http/zod-issues.ts';
 
 const acknowledgement = z.strictObject({
   /** Who acknowledges, in local mode only: otherwise the caller (an API key's label, a user's name) is who. */
@@ -16,7 +17,7 @@ const acknowledgement = z.strictObject({
   note: z.string().max(2000).default(''),
 });
 
-const issues = (error: z.ZodError) => error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+const issues = (error: z.ZodError) => zodIssues(error, 'body');
 
 export function alertRoutes(deps: { redis: RedisClient; now: () => number }): Hono {
   const store = new AlertStore(deps.redis);

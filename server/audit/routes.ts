@@ -9,6 +9,7 @@ import { AUDIT_ACTIONS, AUDIT_OUTCOMES, type AuditAction, type AuditEntry, type 
 import type { HistoryStore } from '../history/store.ts';
 import { requireStore, unlessUnavailable } from '../history/store-answers.ts';
 import { ProblemError } from '../http/problem.ts';
+import { zodIssues } from '../http/zod-issues.ts';
 
 const query = z.strictObject({
   action: z.enum(AUDIT_ACTIONS).optional(),
@@ -28,7 +29,7 @@ export function auditRoutes(deps: { store: HistoryStore | undefined }): Hono {
   app.get('/', async (c) => {
     const parsed = query.safeParse(c.req.query());
     if (!parsed.success) {
-      throw new ProblemError('badRequest', 400, `Invalid audit query: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      throw new ProblemError('badRequest', 400, `Invalid audit query: ${zodIssues(parsed.error, '')}`);
     }
     const store = requireStore(deps.store, 'The audit trail is read from');
     const q = parsed.data;

@@ -15,6 +15,7 @@ import { EmbedMintError, EMBED_TTL_MAX_S, type EmbedTokens } from './embed-token
 import { assertAllowed, requireRight, scopeRefusal } from './guards.ts';
 import { principalOf } from './principal-context.ts';
 import { canonicalFilter, describePrincipal, ROLE_NAMES, type Principal } from './principal.ts';
+import { zodIssues } from '../http/zod-issues.ts';
 
 const typePattern = z.string().regex(/^(\*|[a-z0-9][a-z0-9._-]*(\.\*)?)$/, 'a type or pattern such as "order.placed", "order.*" or "*"');
 
@@ -35,7 +36,7 @@ const embedRequest = z.strictObject({
   origins: z.array(z.string()).max(20).default([]),
 });
 
-const issues = (error: z.ZodError) => error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+const issues = (error: z.ZodError) => zodIssues(error, 'body');
 
 async function bodyOf<T>(c: Context, schema: z.ZodType<T>, example: string): Promise<T> {
   const body = schema.safeParse(await c.req.json().catch(() => undefined));

@@ -14,6 +14,7 @@ import type { DeadLetterSelector } from '../../shared/dead-letters.ts';
 import { actorName } from '../auth/principal-context.ts';
 import { ProblemError } from '../http/problem.ts';
 import type { DeadLetterWorkbench } from './workbench.ts';
+import { zodIssues } from '../http/zod-issues.ts';
 
 const ENTRY_ID = /^\d+-\d+$/;
 const entryId = z.string().regex(ENTRY_ID, 'a stream entry id such as 1718000000000-0');
@@ -38,7 +39,7 @@ const actionsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 
-const issues = (error: z.ZodError) => error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+const issues = (error: z.ZodError) => zodIssues(error, 'body');
 
 /** Exactly one of ids, error and all. */
 function selectorOf(body: { ids?: string[]; error?: string; all?: true }): DeadLetterSelector {

@@ -25,6 +25,7 @@ import type { ViewDefinitions } from '../views/definitions.ts';
 import { liveAuthMiddleware, principalRoom, type LiveAuthenticate, type LiveCredential, type LiveSocketData } from './live-auth.ts';
 import { Topic, topicId } from './topic.ts';
 import { SocketOutbox } from './socket-outbox.ts';
+import { zodIssues } from '../http/zod-issues.ts';
 
 /** Hub nodes send each other no events of their own (the adapter's requests are its own business). */
 type InterServerEvents = Record<never, never>;
@@ -250,7 +251,7 @@ function parseSubscription(views: ViewDefinitions, raw: unknown): Parsed {
   }
   const result = views[view]!.filter.safeParse(filter);
   if (!result.success) {
-    return { ok: false, error: `invalid filter for ${view}: ${result.error.issues.map((i) => `${i.path.join('.') || 'filter'}: ${i.message}`).join('; ')}` };
+    return { ok: false, error: `invalid filter for ${view}: ${zodIssues(result.error, 'filter')}` };
   }
   return { ok: true, value: { view, filter: result.data } };
 }

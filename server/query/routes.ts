@@ -16,6 +16,7 @@ import type { AnalystSql } from './analyst-sql.ts';
 import { chooseFormat, FORMAT_OUTPUT, QUERY_FORMATS } from './formats.ts';
 import { queryProblem } from './query-problems.ts';
 import { checkReadOnlyStatement } from './statement-guard.ts';
+import { zodIssues } from '../http/zod-issues.ts';
 
 export interface QueryDeps {
   analyst: AnalystSql;
@@ -92,8 +93,7 @@ function parseRequest(contentType: string | undefined, text: string): z.infer<ty
   }
   const parsed = requestSchema.safeParse(body);
   if (!parsed.success) {
-    const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-    throw new ProblemError('badRequest', 400, `Invalid query request: ${detail}`);
+    throw new ProblemError('badRequest', 400, `Invalid query request: ${zodIssues(parsed.error, 'body')}`);
   }
   return parsed.data;
 }

@@ -13,6 +13,7 @@ import { maskOrderDetail, maskSnapshot } from './mask-views.ts';
 import { readSnapshot, viewDefinitions, type ViewDefinitions, type ViewDeps } from './definitions.ts';
 import type { ReadModelSource } from './read-model-source.ts';
 import { readOrderDetail } from './stored-order.ts';
+import { zodIssues } from '../http/zod-issues.ts';
 
 export interface ViewRouteDeps extends ViewDeps {
   views: ViewDefinitions;
@@ -37,8 +38,7 @@ export function viewRoutes(deps: ViewRouteDeps): Hono {
     assertAllowed(viewRefusal(principalOf(c), name, query));
     const parsed = view.filter.safeParse(query);
     if (!parsed.success) {
-      const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'filter'}: ${i.message}`).join('; ');
-      throw new ProblemError('badRequest', 400, `Invalid filter for view "${name}": ${detail}`);
+      throw new ProblemError('badRequest', 400, `Invalid filter for view "${name}": ${zodIssues(parsed.error, 'filter')}`);
     }
     if (asOf === undefined) return c.json(forReader(c, await readSnapshot(deps.source, name, view, parsed.data)));
     if (view.pastStates === false) throw new ProblemError('badRequest', 400, `The ${name} view is live only: it has no past states, so asOf does not apply.`);
