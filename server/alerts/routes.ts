@@ -10,6 +10,7 @@ import { actorName } from '../auth/principal-context.ts';
 import { AlertStore } from './alert-store.ts';
 import { alertsFilter, readAlerts } from './alerts-view.ts';
 import { zodIssues } from '../http/zod-issues.ts';
+import { jsonBody } from '../http/json-body.ts';
 
 const acknowledgement = z.strictObject({
   /** Who acknowledges, in local mode only: otherwise the caller (an API key's label, a user's name) is who. */
@@ -17,23 +18,20 @@ const acknowledgement = z.strictObject({
   note: z.string().max(2000).default(''),
 });
 
-const issues = (error: z.ZodError) => zodIssues(error, 'body');
-
 export function alertRoutes(deps: { redis: RedisClient; now: () => number }): Hono {
   const store = new AlertStore(deps.redis);
   const app = new Hono();
   app.get('/', async (c) => {
     const filter = alertsFilter.safeParse(c.req.query());
-    if (!filter.success) throw new ProblemError('badRequest', 400, `Invalid alert filter: ${issues(filter.error)}`);
+    if (!filter.success) throw new ProblemError('badRequest', 400, `Invalid alert filter: ${zodIssues(filter.error, 'body')}`);
     return c.json(await readAlerts(deps.redis, filter.data));
   });
   app.post('/:id/ack', async (c) => {
     const id = c.req.param('id');
-    const body = acknowledgement.safeParse(await c.req.json().catch(() => undefined));
-    if (!body.success) throw new ProblemError('badRequest', 400, `Send {"by": "<who>", "note": "<why>"} as JSON: ${issues(body.error)}`);
-    const by = actorName(c, body.data.by);
+    const body = await jsonBody(c, acknowledgement, 'Send {"by": "<who>", "note": "<why>"} as JSON');
+    const by = actorName(c, body.by);
     if (!by) throw new ProblemError('badRequest', 400, 'Say who acknowledges: send {"by": "<who>", "note": "<why>"} as JSON (in local mode nobody is signed in).');
-    const result = await store.acknowledge(id, by, body.data.note, deps.now());
+    const result = await store.acknowledge(id, by, body.note, deps.now());
     if (result.outcome === 'not-found') throw new ProblemError('notFound', 404, `No alert "${id}".`);
     if (result.outcome === 'not-firing') {
       throw new ProblemError('conflict', 409, `Alert "${id}" is ${result.alert.state}: only a firing alert can be acknowledged.`, { alert: result.alert });

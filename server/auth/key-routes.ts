@@ -15,7 +15,7 @@ import { EmbedMintError, EMBED_TTL_MAX_S, type EmbedTokens } from './embed-token
 import { assertAllowed, requireRight, scopeRefusal } from './guards.ts';
 import { principalOf } from './principal-context.ts';
 import { canonicalFilter, describePrincipal, ROLE_NAMES, type Principal } from './principal.ts';
-import { zodIssues } from '../http/zod-issues.ts';
+import { jsonBody } from '../http/json-body.ts';
 
 const typePattern = z.string().regex(/^(\*|[a-z0-9][a-z0-9._-]*(\.\*)?)$/, 'a type or pattern such as "order.placed", "order.*" or "*"');
 
@@ -36,13 +36,8 @@ const embedRequest = z.strictObject({
   origins: z.array(z.string()).max(20).default([]),
 });
 
-const issues = (error: z.ZodError) => zodIssues(error, 'body');
-
-async function bodyOf<T>(c: Context, schema: z.ZodType<T>, example: string): Promise<T> {
-  const body = schema.safeParse(await c.req.json().catch(() => undefined));
-  if (!body.success) throw new ProblemError('badRequest', 400, `Send ${example} as JSON: ${issues(body.error)}`);
-  return body.data;
-}
+/** A body as JSON, or a 400 showing an example of it. */
+const bodyOf = <T>(c: Context, schema: z.ZodType<T>, example: string): Promise<T> => jsonBody(c, schema, `Send ${example} as JSON`);
 
 /** A scoped caller may only hand out warehouses of its own scope. */
 function assertWithinScope(caller: Principal, warehouses: readonly string[] | undefined): void {

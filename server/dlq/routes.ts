@@ -15,6 +15,7 @@ import { actorName } from '../auth/principal-context.ts';
 import { ProblemError } from '../http/problem.ts';
 import type { DeadLetterWorkbench } from './workbench.ts';
 import { zodIssues } from '../http/zod-issues.ts';
+import { jsonBody } from '../http/json-body.ts';
 
 const ENTRY_ID = /^\d+-\d+$/;
 const entryId = z.string().regex(ENTRY_ID, 'a stream entry id such as 1718000000000-0');
@@ -39,8 +40,6 @@ const actionsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 
-const issues = (error: z.ZodError) => zodIssues(error, 'body');
-
 /** Exactly one of ids, error and all. */
 function selectorOf(body: { ids?: string[]; error?: string; all?: true }): DeadLetterSelector {
   const given = [body.ids && 'ids', body.error !== undefined && 'error', body.all && 'all'].filter(Boolean);
@@ -52,25 +51,19 @@ function selectorOf(body: { ids?: string[]; error?: string; all?: true }): DeadL
   return { all: true };
 }
 
-function readBody<T>(schema: z.ZodType<T>, json: unknown, usage: string): T {
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new ProblemError('badRequest', 400, `${usage}: ${issues(parsed.error)}`);
-  return parsed.data;
-}
-
 export function deadLetterRoutes(workbench: DeadLetterWorkbench): Hono {
   const app = new Hono();
   app.get('/', async (c) => c.json(await workbench.overview()));
 
   app.get('/actions', async (c) => {
     const query = actionsQuery.safeParse(c.req.query());
-    if (!query.success) throw new ProblemError('badRequest', 400, `Invalid query: ${issues(query.error)}`);
+    if (!query.success) throw new ProblemError('badRequest', 400, `Invalid query: ${zodIssues(query.error, 'body')}`);
     return c.json(await workbench.actions.list(query.data));
   });
 
   app.get('/:queue', async (c) => {
     const query = pageQuery.safeParse(c.req.query());
-    if (!query.success) throw new ProblemError('badRequest', 400, `Invalid query: ${issues(query.error)}`);
+    if (!query.success) throw new ProblemError('badRequest', 400, `Invalid query: ${zodIssues(query.error, 'body')}`);
     return c.json(await workbench.page(c.req.param('queue'), query.data));
   });
 
@@ -81,7 +74,7 @@ export function deadLetterRoutes(workbench: DeadLetterWorkbench): Hono {
   });
 
   app.post('/:queue/redrive', async (c) => {
-    const body = readBody(redriveBody, await c.req.json().catch(() => undefined),
+    const body = await jsonBody(c, redriveBody,
       'Send {"ids": [...]}, {"error": "<error text>"} or {"all": true} as JSON, with an optional "reason" and "by"');
     const { reason } = body;
     const by = actorName(c, body.by);
@@ -89,7 +82,7 @@ export function deadLetterRoutes(workbench: DeadLetterWorkbench): Hono {
   });
 
   app.post('/:queue/discard', async (c) => {
-    const body = readBody(discardBody, await c.req.json().catch(() => undefined),
+    const body = await jsonBody(c, discardBody,
       'Send {"ids": [...]}, {"error": "<error text>"} or {"all": true} as JSON, with a "reason" (required) and an optional "by"');
     const { reason } = body;
     const by = actorName(c, body.by);
