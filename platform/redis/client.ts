@@ -1,5 +1,6 @@
 /** The node-redis client EventDeck uses, and how it connects. */
 import { createClient } from 'redis';
+import { within } from '../async/within.ts';
 
 export type RedisClient = ReturnType<typeof createClient>;
 
@@ -29,11 +30,6 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
  * and a stopping process must not hang on it. Then it is dropped.
  */
 export async function closeWithin(client: RedisClient, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const closed = await Promise.race([
-    client.close().then(() => true, () => true),
-    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
-  ]);
-  clearTimeout(timer);
-  if (!closed && client.isOpen) client.destroy();
+  const closing = await within(client.close().catch(() => undefined), ms);
+  if (!closing.settled && client.isOpen) client.destroy();
 }

@@ -26,6 +26,7 @@ import { liveAuthMiddleware, principalRoom, type LiveAuthenticate, type LiveCred
 import { Topic, topicId } from './topic.ts';
 import { SocketOutbox } from './socket-outbox.ts';
 import { zodIssues } from '../http/zod-issues.ts';
+import { within } from '../../platform/async/within.ts';
 
 /** Hub nodes send each other no events of their own (the adapter's requests are its own business). */
 type InterServerEvents = Record<never, never>;
@@ -217,9 +218,9 @@ export async function startLiveHub(options: LiveHubOptions): Promise<LiveHub> {
       io.engine.close();
       // Unsubscribes the notices and the adapters' channels (their Redis connections belong to the caller). A stop
       // never waits long on Redis: a subscriber connection caught reconnecting may not answer an UNSUBSCRIBE.
-      await within(CLOSE_WAIT_MS, Promise.all([
+      await within(Promise.all([
         options.subscriber.unsubscribe(VIEW_CHANGED_CHANNEL), io.of('/').adapter.close(), live.adapter.close(),
-      ]));
+      ]).catch(() => undefined), CLOSE_WAIT_MS);
     },
   };
 }
@@ -258,10 +259,3 @@ function parseSubscription(views: ViewDefinitions, raw: unknown): Parsed {
 
 /** How long closing waits for Redis to confirm the unsubscribes. */
 const CLOSE_WAIT_MS = 2_000;
-
-/** Waits for `work` at most `ms`; whatever it ends in is then of no interest. */
-async function within(ms: number, work: Promise<unknown>): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([work.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
-}

@@ -7,6 +7,7 @@
 import { Gauge, type Registry as MetricsRegistry } from 'prom-client';
 import type { RedisClient } from '../../platform/redis/client.ts';
 import { readLag, type LagQuery, type LagReading } from '../pipeline/lag-reader.ts';
+import { within } from '../../platform/async/within.ts';
 
 /** The read did not finish in time; its late answer is dropped. */
 export class RedisReadTimeoutError extends Error {
@@ -96,11 +97,8 @@ export class LagMetrics {
   }
 }
 
-function deadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RedisReadTimeoutError(`Redis did not answer within ${ms} ms`)), ms);
-  });
-  work.catch(() => {}); // a late failure has nobody to tell
-  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+async function deadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  const outcome = await within(work, ms);
+  if (!outcome.settled) throw new RedisReadTimeoutError(`Redis did not answer within ${ms} ms`);
+  return outcome.value;
 }
