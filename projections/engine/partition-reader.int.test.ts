@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { connectRedis, type RedisClient } from '../../platform/redis/client.ts';
+import { CONSUMER_GROUPS, leaseKey, streamKey } from '../../shared/streams.ts';
+import { startTestRedis, type TestRedis } from '../../test/support/redis-server.ts';
+import { LeaseLostError } from './errors.ts';
+import { PartitionReader } from './partition-reader.ts';
+
+let server: TestRedis;
+let redis: RedisClient;
+let connection: RedisClient;
+const group = CONSUMER_GROUPS.live;
+const stream = streamKey(0);
+const lease = leaseKey(group, 0);
+
+beforeAll(async () => {
+  server = await startTestRedis();
+  redis = await connectRedis(server.url);
+  connection = await connectRedis(server.url);
+});
+
+afterAll(async () => {
+  await connection?.close();
+  await redis?.close();
+  await server?.stop();
+});
+
+beforeEach(async () => {
+  await redis.flushAll();
+  for (let i = 1; i <= 5; i++) await redis.xAdd(stream, `1-${i}`, { event: `e${i}` });
+  await redis.xGroupCreate(stream, group, '0');
+});
+
+const reader = (conn: RedisClient, owner: string) =>
+  new PartitionReader(conn, 0, { group, owner, batchSize: 3, blockMs: 10, pendingIdleMs: 60_000, now: Date.now });
+
+/** Entries pending per consumer of the group. */
+async function pendingOf(consumer: string): Promise<number> {
+  const consumers = (await redis.xInfoConsumers(stream, group)) as Array<{ name: string; pending: number }>;
+  return consumers.find((c) => c.name === consumer)?.pending ?? 0;
+}
+
+describe('PartitionReader', () => {
+  it('reads batches in stream order while the lease is its own, then waits for new entries', async () => {
+    await redis.set(lease, 'a');
+    const a = reader(connection, 'a');
+    expect((await a.next()).map((e) => e.id)).toEqual(['1-1', '1-2', '1-3']);
+    expect((await a.next()).map((e) => [e.id, e.message.event])).toEqual([['1-4', 'e4'], ['1-5', 'e5']]);
+    expect(await a.next()).toEqual([]);
+    expect(await pendingOf('a')).toBe(5);
+  });
+
+  it('takes nothing once another owner holds the lease', async () => {
+    await redis.set(lease, 'b');
+    await expect(reader(connection, 'a').next()).rejects.toBeInstanceOf(LeaseLostError);
+    expect(await pendingOf('a')).toBe(0);
+  });
+
+  it('takes nothing when the lease goes to another owner between its look at the lease and its read', async () => {
+    await redis.set(lease, 'a');
+    // The connection's GET of the lease answers 'a', and only then is the lease taken, before the read runs.
+    const racing = new Proxy(connection, {
+      get(target, property, receiver) {
+        if (property !== 'get') return Reflect.get(target, property, receiver);
+        return async (key: string) => {
+          const value = await target.get(key);
+          if (key === lease && value === 'a') await redis.set(lease, 'b');
+          return value;
+        };
+      },
+    });
+    await expect(reader(racing, 'a').next()).rejects.toBeInstanceOf(LeaseLostError);
+    expect(await pendingOf('a')).toBe(0);
+    // The new owner reads everything, from the first entry on.
+    expect((await reader(connection, 'b').next()).map((e) => e.id)).toEqual(['1-1', '1-2', '1-3']);
+  });
+
+  it('a renewal of its own lease between look and read costs a second look, not the batch', async () => {
+    await redis.set(lease, 'a');
+    let renewals = 0;
+    const renewing = new Proxy(connection, {
+      get(target, property, receiver) {
+        if (property !== 'get') return Reflect.get(target, property, receiver);
+        return async (key: string) => {
+          const value = await target.get(key);
+          if (key === lease && renewals++ === 0) await redis.pExpire(lease, 10_000);
+          return value;
+        };
+      },
+    });
+    expect((await reader(renewing, 'a').next()).map((e) => e.id)).toEqual(['1-1', '1-2', '1-3']);
+    expect(renewals).toBeGreaterThan(1); // looked again after the aborted read
+    expect(await pendingOf('a')).toBe(3);
+  });
+});
