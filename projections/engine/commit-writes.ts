@@ -1,7 +1,7 @@
 /**
- * The writes of a commit, laid flat as script arguments: a command, its
- * argument count, its arguments. Grouped where Redis takes many at once (one
- * MSET, one ZADD/ZREM/SADD per key), which spares Redis a call per change.
+ * The writes of a commit, as commands (a transaction's) or laid flat as script
+ * arguments (a re-drive's). Grouped where Redis takes many at once (one MSET,
+ * one ZADD/ZREM/SADD per key), which spares Redis a call per change.
  */
 import type { Change } from '../projection.ts';
 
@@ -47,18 +47,21 @@ export class CommitWrites {
     }
   }
 
-  /** Each command as name, argument count, arguments; long groups in parts Lua can unpack. */
-  flat(): string[] {
-    const out: string[] = [];
-    const push = (name: string, args: readonly string[]) => {
-      out.push(name, String(args.length));
-      for (const arg of args) out.push(arg);
-    };
+  /** Each command as its arguments, name first; long groups in parts (a script's unpack takes at most MAX_COMMAND_ARGS). */
+  commands(): string[][] {
+    const out: string[][] = [];
     for (const { name, head, step, items } of this.#groups.values()) {
       const perPart = Math.floor((MAX_COMMAND_ARGS - head.length) / step) * step;
-      for (let at = 0; at < items.length; at += perPart) push(name, [...head, ...items.slice(at, at + perPart)]);
+      for (let at = 0; at < items.length; at += perPart) out.push([name, ...head, ...items.slice(at, at + perPart)]);
     }
-    for (const [name, ...args] of this.#commands) push(name!, args);
+    for (const command of this.#commands) out.push(command);
+    return out;
+  }
+
+  /** The commands laid flat for a script: name, argument count, arguments. */
+  flat(): string[] {
+    const out: string[] = [];
+    for (const [name, ...args] of this.commands()) out.push(name!, String(args.length), ...args);
     return out;
   }
 }

@@ -45,8 +45,6 @@ export interface PartitionWork {
   round(partition: number, reader: PartitionReader, stopped: () => boolean): ObservableInput<unknown>;
   /** Errors that end a partition's loop quietly, besides a lost lease. */
   ends?(error: unknown): boolean;
-  /** Called before a loop starts on a partition this process now owns. */
-  owned?(partition: number): void;
 }
 
 export class OwnedPartitions {
@@ -108,7 +106,6 @@ export class OwnedPartitions {
     for (const p of owned) {
       if (this.#loops.has(p) || this.#stopped) continue;
       const stop = new Subject<void>();
-      this.work.owned?.(p);
       const done = lastValueFrom(this.#loop(p, stop), { defaultValue: undefined })
         .catch((error: Error) => this.options.log(`${this.options.group}: partition ${p} stopped: ${error.message}`))
         .then(() => {

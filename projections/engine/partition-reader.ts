@@ -40,7 +40,8 @@ export class PartitionReader {
   #claimMinIdle = 0;
   #nextClaimAt = 0;
 
-  constructor(private readonly connection: RedisClient, partition: number, private readonly options: ReaderOptions) {
+  /** `connection` is this partition loop's own: the projector also commits on it (a WATCH needs one nobody else uses). */
+  constructor(readonly connection: RedisClient, partition: number, private readonly options: ReaderOptions) {
     this.#stream = streamKey(partition);
     this.#lease = leaseKey(options.group, partition);
   }

@@ -7,6 +7,7 @@
  * so it never holds back the others' writes, only the batch's acknowledgement.
  */
 import os from 'node:os';
+import pLimit, { type LimitFunction } from 'p-limit';
 import {
   catchError, concatMap, defer, EMPTY, exhaustMap, from, interval, map, mergeMap, type Observable, of, retry, Subject,
   Subscription, timer, toArray,
@@ -62,8 +63,6 @@ export class Projector {
   /** Every committed batch. */
   readonly committed$ = this.#committed.asObservable();
   readonly #options: Required<Omit<ProjectorOptions, 'ownerId'>>;
-  /** Last checkpoint this process committed, by projection and partition (a hint: commits verify it). */
-  readonly #checkpoints = new Map<string, string>();
   #trimming = new Subscription();
 
   constructor(options: ProjectorOptions) {
@@ -75,12 +74,8 @@ export class Projector {
       retry: policy, now, random, log: (line) => log(`projector: ${line}`),
     }, {
       round: (partition, reader) => defer(() => reader.next()).pipe(
-        concatMap((entries) => (entries.length > 0 ? this.#processBatch(partition, entries) : of(undefined))),
+        concatMap((entries) => (entries.length > 0 ? this.#processBatch(partition, reader.connection, entries) : of(undefined))),
       ),
-      // A partition taken over may have moved on under another owner: forget what we knew of it.
-      owned: (partition) => {
-        for (const projection of this.#options.projections) this.#checkpoints.delete(`${projection.name}:${partition}`);
-      },
     });
   }
 
@@ -107,14 +102,17 @@ export class Projector {
     this.#committed.complete();
   }
 
-  #processBatch(partition: number, entries: StreamEntry[]): Observable<void> {
-    const { redis, registry, projections, now } = this.#options;
+  /** Commits on `connection`, the partition loop's own, one transaction at a time. */
+  #processBatch(partition: number, connection: RedisClient, entries: StreamEntry[]): Observable<void> {
+    const { redis, registry, now } = this.#options;
     const deliveries = entries.map((e) => decode(e, registry));
     const retried = { count: 0 };
-    return this.#commitTogether(partition, deliveries).pipe(
+    // Projections retried alone wait out their backoffs side by side, but each WATCH … EXEC needs the connection to itself.
+    const exclusive = pLimit(1);
+    return this.#commitTogether(partition, connection, deliveries).pipe(
       // Projections that failed on some events, or all of them if the shared round failed, go on alone.
       concatMap((together) => from(together.rest).pipe(
-        mergeMap(({ projection, failedBefore }) => this.#commitWithRetry(projection, partition, deliveries, failedBefore, retried)),
+        mergeMap(({ projection, failedBefore }) => this.#commitWithRetry(projection, partition, connection, exclusive, deliveries, failedBefore, retried)),
         toArray(),
         concatMap(async (results) => {
           if (!together.acknowledged) await redis.xAck(streamKey(partition), CONSUMER_GROUPS.live, entries.map((e) => e.id));
@@ -132,21 +130,15 @@ export class Projector {
   }
 
   /**
-   * The first attempt of every projection in one round (one read, one script,
-   * the acknowledgement included). Whatever that round could not commit is
-   * left in `rest` for the per-projection path, with its retries and backoff.
+   * The first attempt of every projection in one round (one read, one
+   * transaction, the acknowledgement included). Whatever that round could not
+   * commit is left in `rest` for the per-projection path, with its retries and backoff.
    */
-  #commitTogether(partition: number, deliveries: readonly Delivery[]) {
-    const { redis, projections, retry: policy, now, log } = this.#options;
-    const known = new Map<string, string>();
-    for (const p of projections) {
-      const checkpoint = this.#checkpoints.get(`${p.name}:${partition}`);
-      if (checkpoint !== undefined) known.set(p.name, checkpoint);
-    }
+  #commitTogether(partition: number, connection: RedisClient, deliveries: readonly Delivery[]) {
+    const { projections, retry: policy, now, log } = this.#options;
     const batch = { partition, owner: this.ownerId, deliveries, now };
-    return defer(() => commitTogether(redis, batch, projections, known, policy.attempts <= 1)).pipe(
+    return defer(() => commitTogether(connection, batch, projections, policy.attempts <= 1)).pipe(
       map((together) => {
-        for (const [name, result] of together.committed) this.#checkpoints.set(`${name}:${partition}`, result.checkpoint);
         const rest = together.failed.map(({ projection, failures }) => {
           log(`projector: ${new ProjectionFailedError(projection.name, failures).message}; attempt 1 of ${policy.attempts}`);
           return { projection, failedBefore: 1 };
@@ -155,8 +147,7 @@ export class Projector {
       }),
       catchError((error: Error) => {
         if (error instanceof LeaseLostError) throw error;
-        // A checkpoint moved (or Redis failed): forget what we knew and let each projection go alone.
-        for (const p of projections) this.#checkpoints.delete(`${p.name}:${partition}`);
+        // The checkpoints kept moving (or Redis failed): let each projection go alone.
         if (!(error instanceof CheckpointMovedError)) log(`projector: partition ${partition} commit failed (${error.message}); committing projection by projection`);
         return of({ committed: [] as CommitResult[], rest: projections.map((projection) => ({ projection, failedBefore: 0 })), acknowledged: false });
       }),
@@ -165,22 +156,20 @@ export class Projector {
 
   /** One projection alone, after `failedBefore` failed attempts (a backoff first if there were any); counts its retries. */
   #commitWithRetry(
-    projection: Projection, partition: number, deliveries: readonly Delivery[], failedBefore: number, retried: { count: number },
+    projection: Projection, partition: number, connection: RedisClient, exclusive: LimitFunction,
+    deliveries: readonly Delivery[], failedBefore: number, retried: { count: number },
   ): Observable<CommitResult> {
-    const { redis, retry: policy, now, log, random } = this.#options;
+    const { retry: policy, now, log, random } = this.#options;
     let failedAttempts = failedBefore;
-    const hint = `${projection.name}:${partition}`;
     retried.count += failedBefore;
     const pause = failedBefore > 0 ? timer(backoffMs(policy, failedBefore, random)) : of(0);
-    const attempts = defer(() => commitBatch(redis, {
+    const attempts = defer(() => exclusive(() => commitBatch(connection, {
       projection, partition, deliveries, now, owner: this.ownerId,
       attempt: failedAttempts + 1,
       deadLetter: failedAttempts + 1 >= policy.attempts,
-      knownCheckpoint: this.#checkpoints.get(hint),
-    })).pipe(
+    }))).pipe(
       map((result) => {
         if (result.outcome === 'failed') throw new ProjectionFailedError(projection.name, result.failures);
-        this.#checkpoints.set(hint, result.checkpoint);
         if (result.deadLettered > 0) {
           log(`projector: ${projection.name} dead-lettered ${result.deadLettered} event(s) of partition ${partition} after ${policy.attempts} attempts`);
         }
@@ -188,10 +177,8 @@ export class Projector {
       }),
       retry({
         delay: (error: Error, count) => {
-          if (error instanceof CheckpointMovedError) {
-            this.#checkpoints.delete(hint); // another writer moved it: read it again and re-plan at once
-            return of(0);
-          }
+          // Another writer moved it (or our lease renewal touched the lease): read again and re-plan at once.
+          if (error instanceof CheckpointMovedError) return of(0);
           retried.count++; // a moved checkpoint (above) is a re-plan, not a failure
           if (error instanceof ProjectionFailedError) {
             failedAttempts++;
