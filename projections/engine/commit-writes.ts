@@ -8,7 +8,7 @@ import type { Change } from '../projection.ts';
 /** Arguments per command at most: Lua's unpack works on the C stack, which holds about 8,000. */
 export const MAX_COMMAND_ARGS = 4_000;
 
-/** The commands a commit may run (the commit script refuses others). */
+/** The commands a commit may run (the re-drive script refuses others). */
 export const COMMIT_COMMANDS = ['MSET', 'HINCRBY', 'ZADD', 'ZREM', 'SADD', 'INCR', 'PUBLISH', 'XADD'] as const;
 type CommitCommand = (typeof COMMIT_COMMANDS)[number];
 
