@@ -150,9 +150,12 @@ function own(keys: ReadonlyMap<string, string>, documents: ReadonlyMap<string, u
   return mine;
 }
 
-/** The documents a projection needs for these deliveries: its key → Redis key (none for counters). */
-function documentKeysOf(projection: Projection, fresh: readonly Delivery[]): Map<string, string> {
-  return projection.kind === 'keyed' ? documentKeys(projection, fresh) : new Map();
+/**
+ * The documents a projection needs for these deliveries: its key → Redis key (none for counters).
+ * Read before the checkpoints are known, so a redelivered entry's document may be read for nothing.
+ */
+function documentKeysOf(projection: Projection, deliveries: readonly Delivery[]): Map<string, string> {
+  return projection.kind === 'keyed' ? documentKeys(projection, deliveries) : new Map();
 }
 
 /** A batch is in stream order, so what is fresh is a suffix: usually all of it, after one comparison. */

@@ -39,6 +39,20 @@ async function pendingOf(consumer: string): Promise<number> {
   return consumers.find((c) => c.name === consumer)?.pending ?? 0;
 }
 
+/** The connection, but each GET of the lease runs `hook` (with what it read) before it answers. */
+function afterLeaseRead(conn: RedisClient, hook: (holder: string | null) => Promise<void>): RedisClient {
+  return new Proxy(conn, {
+    get(target, property, receiver) {
+      if (property !== 'get') return Reflect.get(target, property, receiver);
+      return async (key: string) => {
+        const value = await target.get(key);
+        if (key === lease) await hook(value);
+        return value;
+      };
+    },
+  });
+}
+
 describe('PartitionReader', () => {
   it('reads batches in stream order while the lease is its own, then waits for new entries', async () => {
     await redis.set(lease, 'a');
@@ -58,15 +72,8 @@ describe('PartitionReader', () => {
   it('takes nothing when the lease goes to another owner between its look at the lease and its read', async () => {
     await redis.set(lease, 'a');
     // The connection's GET of the lease answers 'a', and only then is the lease taken, before the read runs.
-    const racing = new Proxy(connection, {
-      get(target, property, receiver) {
-        if (property !== 'get') return Reflect.get(target, property, receiver);
-        return async (key: string) => {
-          const value = await target.get(key);
-          if (key === lease && value === 'a') await redis.set(lease, 'b');
-          return value;
-        };
-      },
+    const racing = afterLeaseRead(connection, async (holder) => {
+      if (holder === 'a') await redis.set(lease, 'b');
     });
     await expect(reader(racing, 'a').next()).rejects.toBeInstanceOf(LeaseLostError);
     expect(await pendingOf('a')).toBe(0);
@@ -77,15 +84,8 @@ describe('PartitionReader', () => {
   it('a renewal of its own lease between look and read costs a second look, not the batch', async () => {
     await redis.set(lease, 'a');
     let renewals = 0;
-    const renewing = new Proxy(connection, {
-      get(target, property, receiver) {
-        if (property !== 'get') return Reflect.get(target, property, receiver);
-        return async (key: string) => {
-          const value = await target.get(key);
-          if (key === lease && renewals++ === 0) await redis.pExpire(lease, 10_000);
-          return value;
-        };
-      },
+    const renewing = afterLeaseRead(connection, async () => {
+      if (renewals++ === 0) await redis.pExpire(lease, 10_000);
     });
     expect((await reader(renewing, 'a').next()).map((e) => e.id)).toEqual(['1-1', '1-2', '1-3']);
     expect(renewals).toBeGreaterThan(1); // looked again after the aborted read

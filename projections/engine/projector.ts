@@ -9,7 +9,7 @@
 import os from 'node:os';
 import pLimit, { type LimitFunction } from 'p-limit';
 import {
-  catchError, concatMap, defer, EMPTY, exhaustMap, from, interval, map, mergeMap, type Observable, of, retry, Subject,
+  catchError, concatMap, defer, EMPTY, exhaustMap, finalize, from, interval, map, mergeMap, type Observable, of, retry, Subject,
   Subscription, timer, toArray,
 } from 'rxjs';
 import type { RedisClient } from '../../platform/redis/client.ts';
@@ -126,6 +126,8 @@ export class Projector {
           });
         }),
       )),
+      // A round that ended (an error, a stop) starts no queued commit: the loop may read on the connection again.
+      finalize(() => exclusive.clearQueue()),
     );
   }
 
