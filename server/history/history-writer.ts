@@ -17,6 +17,8 @@
  */
 import { setMaxListeners } from 'node:events';
 import os from 'node:os';
+import { setImmediate } from 'node:timers/promises';
+import pLimit from 'p-limit';
 import { concatMap, defer, finalize, type Observable, of, retry, Subject } from 'rxjs';
 import type { RedisClient } from '../../platform/redis/client.ts';
 import { CONSUMER_GROUPS, deadLetterKey, streamKey } from '../../shared/streams.ts';
@@ -85,6 +87,8 @@ export class HistoryWriter {
   readonly #abort = new AbortController();
   #stopped = false;
   #held = 0;
+  /** One plan at a time (they are CPU work on this thread anyway), see #store. */
+  readonly #planning = pLimit(1);
 
   constructor(options: HistoryWriterOptions) {
     this.ownerId = options.ownerId ?? `${os.hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}-history`;
@@ -151,7 +155,21 @@ export class HistoryWriter {
   }
 
   #store(partition: number, entries: StreamEntry[], stopped: () => boolean): Observable<void> {
-    const batch = planHistoryBatch(partition, entries, this.#options.toAnalyticRows);
+    // Planning a full batch holds the event loop for about 0.1 s. Partitions whose reads answered
+    // together planned back to back for seconds, with no timer run meanwhile: the ClickHouse client
+    // then reused keep-alive sockets the server had closed, and inserts failed (EPIPE) and waited out
+    // a backoff. Plans take turns, each after a turn of the event loop, so timers and I/O run between them.
+    return defer(() => this.#planning(async () => {
+      await setImmediate();
+      return planHistoryBatch(partition, entries, this.#options.toAnalyticRows);
+    })).pipe(
+      concatMap((batch) => this.#storePlanned(batch, entries, stopped)),
+      finalize(() => (this.#held -= entries.length)),
+    );
+  }
+
+  #storePlanned(batch: HistoryBatch, entries: StreamEntry[], stopped: () => boolean): Observable<void> {
+    const { partition } = batch;
     // Every table's rows before the XACK: `events` per month, then the analytic tables per month.
     const inserts: Array<{ table: string; rows: object[] }> = [...batch.inserts.map(({ rows }) => ({ table: 'events', rows })), ...batch.analyticInserts];
     let failedInserts = 0;
@@ -194,7 +212,6 @@ export class HistoryWriter {
         });
         return of(undefined);
       }),
-      finalize(() => (this.#held -= entries.length)),
     );
   }
 
