@@ -45,7 +45,7 @@ import { upcast } from '../shared/registry.ts';
 import { CONSUMER_GROUPS, ENTRY_FIELDS, streamKey } from '../shared/streams.ts';
 import { prepareWorkload, type Entry, type PartitionInserts, type Workload } from './history-workload.ts';
 import { formatNumber, machine, median, writeFigures, type BenchContext, type BenchPart } from './part.ts';
-import { childPid, cpuSeconds } from './process-cpu.ts';
+import { childPid, cpuMeter } from './process-cpu.ts';
 
 const BACKENDS: readonly HistoryBackend[] = ['chdb', 'server'];
 /** Full batches per partition: 80,000 events, written as about 275,000 rows into five tables. */
@@ -215,7 +215,7 @@ async function measureBackend(options: MeasureOptions): Promise<BackendFigures> 
   try {
     // As EventDeck runs with nothing configured but where history goes.
     const config = loadConfig({ EVENTDECK_DATA_DIR: dataDir, CLICKHOUSE_URL: server?.url });
-    const meter = cpuMeter(server ? childPid('clickhouse-server') : undefined);
+    const meter = historyCpuMeter(server ? childPid('clickhouse-server') : undefined);
     const version = await withStore(config, async (store) => {
       await applyMigrations(store);
       const [about] = await store.query<{ version: string }>('SELECT version() AS version');
@@ -257,24 +257,11 @@ async function measureBackend(options: MeasureOptions): Promise<BackendFigures> 
   }
 }
 
-/** Reads the CPU seconds of this process, the bench's redis-server (a child of it) and a clickhouse-server. */
-function cpuMeter(serverPid: number | undefined) {
-  const redisPid = childPid('redis-server');
-  const read = (): Cpu => {
-    const own = process.cpuUsage();
-    return { process: (own.user + own.system) / 1e6, redis: cpuSeconds(redisPid) ?? NaN, server: cpuSeconds(serverPid) ?? 0 };
-  };
-  return {
-    start() {
-      const from = read();
-      return (): Cpu => {
-        const to = read();
-        return { process: to.process - from.process, redis: to.redis - from.redis, server: to.server - from.server };
-      };
-    },
-  };
+/** The CPU seconds of this process, the bench's redis-server (a child of it) and a clickhouse-server (none: 0). */
+function historyCpuMeter(serverPid: number | undefined) {
+  return cpuMeter({ redis: childPid('redis-server'), server: serverPid });
 }
-type CpuMeter = ReturnType<typeof cpuMeter>;
+type CpuMeter = ReturnType<typeof historyCpuMeter>;
 
 /** A store of its own for each step, as the role opens one: no connection idles through another step. */
 async function withStore<T>(config: Readonly<Config>, use: (store: HistoryStore) => Promise<T>): Promise<T> {

@@ -15,6 +15,7 @@ import { createValidator } from '../server/registry/validator.ts';
 import type { CloudEvent } from '../shared/cloudevent.ts';
 import { ENTRY_FIELDS, partitionOf, streamKey } from '../shared/streams.ts';
 import { formatNumber, machine, median, writeFigures, type BenchContext, type BenchPart } from './part.ts';
+import { childPid, cpuMeter, medianPerProcess, microsPerEvent } from './process-cpu.ts';
 import { startServerProcess } from './server-process.ts';
 
 const PARTITIONS = 16;
@@ -44,6 +45,8 @@ async function run(context: BenchContext): Promise<void> {
     const raw: number[] = [];
     const ingest: number[] = [];
     const ratios: number[] = [];
+    const meter = cpuMeter({ server: childPid('server/main.ts'), redis: childPid('redis-server') });
+    const cpu = { raw: [] as CpuPerEvent[], http: [] as CpuPerEvent[] };
     try {
       await rawXadd(redis, stored.slice(0, WARM_UP_EVENTS));
       await postBatches(server.url, batchBodies(events.slice(0, WARM_UP_EVENTS), 'warm'), signal);
@@ -51,11 +54,15 @@ async function run(context: BenchContext): Promise<void> {
       for (let i = 1; i <= runs; i++) {
         signal.throwIfAborted();
         await redis.flushAll();
+        let stopMeter = meter.start();
         const rawSeconds = await rawXadd(redis, stored);
+        cpu.raw.push(microsPerEvent(stopMeter(), stored.length));
         raw.push(stored.length / rawSeconds);
         await redis.flushAll();
         const bodies = batchBodies(events, `r${i}`); // new ids each run: nothing is a duplicate
+        stopMeter = meter.start();
         const { seconds, accepted, duplicates } = await postBatches(server.url, bodies, signal);
+        cpu.http.push(microsPerEvent(stopMeter(), events.length));
         if (accepted !== events.length || duplicates !== 0) {
           throw new Error(`run ${i}: ${accepted} accepted and ${duplicates} duplicates of ${events.length} sent`);
         }
@@ -77,6 +84,8 @@ async function run(context: BenchContext): Promise<void> {
       /** Median over the runs of HTTP ingest / raw XADD of the same run. */
       ratio: median(ratios),
       ratios,
+      /** Median CPU µs per event: this process (the raw XADDs, or the HTTP load), the server process and the bench's redis-server. */
+      cpuMicrosPerEvent: { raw: medianPerProcess(cpu.raw), http: medianPerProcess(cpu.http) },
     };
     const m = figures.machine;
     log('');
@@ -85,11 +94,18 @@ async function run(context: BenchContext): Promise<void> {
     log(`  raw XADD (pipelined)     ${formatNumber(figures.rawXadd.median).padStart(15)}`);
     log(`  HTTP ingest              ${formatNumber(figures.httpIngest.median).padStart(15)}`);
     log(`  ingest / raw (median of runs) ${`${(figures.ratio * 100).toFixed(0)} %`.padStart(10)}   (target ≥ 40 %, goal 60 %)`);
+    const cpuLine = (c: CpuPerEvent) => `${c.process.toFixed(0)} / ${c.server.toFixed(0)} / ${c.redis.toFixed(0)}`.padStart(15);
+    log(`  CPU µs per event: this process / server / redis-server (medians)`);
+    log(`    raw XADD               ${cpuLine(figures.cpuMicrosPerEvent.raw)}`);
+    log(`    HTTP ingest            ${cpuLine(figures.cpuMicrosPerEvent.http)}`);
     log(`wrote ${writeFigures(context.root, 'ingest', figures)}`);
   } finally {
     await redis.close();
   }
 }
+
+/** CPU µs per event of this process, the server and the bench's redis-server. */
+type CpuPerEvent = Record<'process' | 'server' | 'redis', number>;
 
 /**
  * Realistic events from the demo flows (no duplicates), dated in the past so

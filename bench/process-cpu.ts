@@ -3,6 +3,7 @@
  * elsewhere the figures are reported as unknown).
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { median } from './part.ts';
 
 /**
  * Clock ticks per second of /proc/<pid>/stat: USER_HZ, which Linux fixes at 100
@@ -37,6 +38,43 @@ export function childPid(marker: string): number | undefined {
     if (cmdline.includes(marker)) return pid;
   }
   return undefined;
+}
+
+/**
+ * CPU seconds spent between start() and the stop function it returns: by this
+ * process (`process`) and by each of `others` (pids; NaN where one cannot be read).
+ */
+export function cpuMeter<Name extends string>(others: Record<Name, number | undefined>) {
+  const read = () => {
+    const own = process.cpuUsage();
+    const seconds = { process: (own.user + own.system) / 1e6 } as Record<Name | 'process', number>;
+    for (const name of Object.keys(others) as Name[]) seconds[name] = cpuSeconds(others[name]) ?? NaN;
+    return seconds;
+  };
+  return {
+    start() {
+      const from = read();
+      return () => {
+        const to = read();
+        for (const name of Object.keys(to) as Array<Name | 'process'>) to[name] -= from[name];
+        return to;
+      };
+    },
+  };
+}
+
+/** CPU seconds per process as µs per event. */
+export function microsPerEvent<Name extends string>(seconds: Record<Name, number>, events: number): Record<Name, number> {
+  const out = {} as Record<Name, number>;
+  for (const name of Object.keys(seconds) as Name[]) out[name] = (seconds[name] * 1e6) / events;
+  return out;
+}
+
+/** Each process's median over the runs. */
+export function medianPerProcess<Name extends string>(runs: ReadonlyArray<Record<Name, number>>): Record<Name, number> {
+  const out = {} as Record<Name, number>;
+  for (const name of Object.keys(runs[0] ?? {}) as Name[]) out[name] = median(runs.map((r) => r[name]));
+  return out;
 }
 
 /** The fields of /proc/<pid>/stat after the command name, so index 0 is field 3 (state), 1 the ppid, 11 utime, 12 stime. */

@@ -34,6 +34,7 @@ import { buildRegistry } from '../server/registry/build.ts';
 import { createValidator } from '../server/registry/validator.ts';
 import type { CloudEvent } from '../shared/cloudevent.ts';
 import { CONSUMER_GROUPS, ENTRY_FIELDS, partitionOf, streamKey } from '../shared/streams.ts';
+import { childPid, cpuMeter, medianPerProcess, microsPerEvent } from './process-cpu.ts';
 import { formatNumber, machine, median, writeFigures, type BenchContext, type BenchPart } from './part.ts';
 import { runOpenLoop, STEADY_LOAD, STEADY_RATE } from './open-loop-load.ts';
 import { startServerProcess } from './server-process.ts';
@@ -56,6 +57,18 @@ type Settings = Pick<ProjectorOptions, 'batchSize' | 'batchWaitMs' | 'leaseTtlMs
 
 /** What node-redis makes of an XREADGROUP reply (RESP2). */
 type ReadGroupReply = Array<{ name: string; messages: Array<{ id: string; message: Record<string, string> }> }> | null;
+
+/** A timed run, and the CPU it took per event. */
+interface Measured {
+  seconds: number;
+  cpu: CpuPerEvent;
+}
+
+/** CPU µs per event of this process and of the bench's redis-server. */
+type CpuPerEvent = Record<'process' | 'redis', number>;
+
+/** CPU seconds of this process and of the bench's redis-server (a child of it). */
+type Meter = ReturnType<typeof cpuMeter<'redis'>>;
 
 /** One ingest-shaped stream entry: the accepted event as JSON, for its partition's stream. */
 interface Entry {
@@ -80,7 +93,7 @@ async function run(context: BenchContext): Promise<void> {
     });
 
     // Each measurement prepares its own events, so that the other's are garbage while it runs.
-    const { raw, projected, ratios, deadLettered } = await measureThroughput(context, redis, projectorOptions);
+    const { raw, projected, ratios, deadLettered, cpu: throughputCpu } = await measureThroughput(context, redis, projectorOptions);
     signal.throwIfAborted();
     const latency = await measureLatency(context, redis, projectorOptions, log);
 
@@ -95,6 +108,8 @@ async function run(context: BenchContext): Promise<void> {
       /** Median over the runs of projector / raw read + ack of the same run. */
       ratio: median(ratios),
       ratios,
+      /** Median CPU µs per event of this process (the raw loops, or the projector) and of the bench's redis-server. */
+      cpuMicrosPerEvent: throughputCpu,
       latency,
     };
     const m = figures.machine;
@@ -105,6 +120,10 @@ async function run(context: BenchContext): Promise<void> {
     log(`  raw read + ack           ${formatNumber(figures.rawReadAck.median).padStart(15)}`);
     log(`  projector                ${formatNumber(figures.projector.median).padStart(15)}`);
     log(`  projector / raw (median of runs) ${`${(figures.ratio * 100).toFixed(0)} %`.padStart(8)}   (target ≥ 50 %)`);
+    const cpuLine = (c: CpuPerEvent) => `${c.process.toFixed(0)} / ${c.redis.toFixed(0)}`.padStart(15);
+    log(`  CPU µs per event: this process / redis-server (medians)`);
+    log(`    raw read + ack         ${cpuLine(throughputCpu.raw)}`);
+    log(`    projector              ${cpuLine(throughputCpu.projector)}`);
     log(`  latency at ${formatNumber(latency.targetRate)} events/s: sent ${formatNumber(latency.sentRate)} events/s; ` +
       `${formatNumber(latency.samples)} events accepted in the ${latency.measuredSeconds} s window (${formatNumber(latency.acceptedRate)} events/s)`);
     log(`    schedule lag ≤ ${latency.maxScheduleLagMs} ms, ≤ ${latency.maxRequestsInFlight} requests in flight, ` +
@@ -126,27 +145,33 @@ async function measureThroughput(context: BenchContext, redis: RedisClient, proj
   const entries = toEntries(prepareEvents(count, 'tp').stored);
   const warmUp = entries.slice(0, Math.min(WARM_UP_EVENTS, entries.length));
 
-  await rawRun(redis, warmUp, signal);
-  await projectorRun(redis, projectorOptions(), warmUp, signal);
+  const meter = cpuMeter({ redis: childPid('redis-server') });
+  await rawRun(redis, warmUp, signal, meter);
+  await projectorRun(redis, projectorOptions(), warmUp, signal, meter);
   const raw: number[] = [];
   const projected: number[] = [];
   const ratios: number[] = [];
+  const rawCpu: CpuPerEvent[] = [];
+  const projectorCpu: CpuPerEvent[] = [];
   let deadLettered = 0;
   // Each run measures both back to back, so a machine that slows down moves both alike.
   for (let i = 1; i <= runs; i++) {
     signal.throwIfAborted();
-    const rawSeconds = await rawRun(redis, entries, signal);
+    const rawResult = await rawRun(redis, entries, signal, meter);
+    const rawSeconds = rawResult.seconds;
     raw.push(entries.length / rawSeconds);
+    rawCpu.push(rawResult.cpu);
     signal.throwIfAborted();
-    const result = await projectorRun(redis, projectorOptions(), entries, signal);
+    const result = await projectorRun(redis, projectorOptions(), entries, signal, meter);
     projected.push(entries.length / result.seconds);
     ratios.push(projected.at(-1)! / raw.at(-1)!);
+    projectorCpu.push(result.cpu);
     deadLettered += result.deadLettered;
     log(`  run ${i}/${runs}: raw read+ack ${formatNumber(raw.at(-1)!)} events/s (${rawSeconds.toFixed(2)} s), ` +
       `projector ${formatNumber(projected.at(-1)!)} events/s (${result.seconds.toFixed(2)} s) → ${(ratios.at(-1)! * 100).toFixed(0)} %` +
       `${result.deadLettered > 0 ? ` (${result.deadLettered} dead-lettered)` : ''}`);
   }
-  return { raw, projected, ratios, deadLettered };
+  return { raw, projected, ratios, deadLettered, cpu: { raw: medianPerProcess(rawCpu), projector: medianPerProcess(projectorCpu) } };
 }
 
 /**
@@ -186,7 +211,7 @@ async function load(redis: RedisClient, entries: readonly Entry[]): Promise<void
  * then XREADGROUP, JSON.parse, XACK until all its entries are acknowledged; returns seconds.
  * Connecting and creating the groups are inside the clock, as they are in the projector's start().
  */
-async function rawRun(redis: RedisClient, entries: readonly Entry[], signal: AbortSignal): Promise<number> {
+async function rawRun(redis: RedisClient, entries: readonly Entry[], signal: AbortSignal, meter: Meter): Promise<Measured> {
   const perPartition = new Array<number>(PARTITIONS).fill(0);
   for (const e of entries) perPartition[e.partition]!++;
   await load(redis, entries);
@@ -217,9 +242,10 @@ async function rawRun(redis: RedisClient, entries: readonly Entry[], signal: Abo
     return performance.now();
   };
   try {
+    const stopMeter = meter.start();
     const started = performance.now();
     const finished = await Promise.all(Array.from({ length: PARTITIONS }, (_, p) => partition(p)));
-    return (Math.max(...finished) - started) / 1000;
+    return { seconds: (Math.max(...finished) - started) / 1000, cpu: microsPerEvent(stopMeter(), entries.length) };
   } finally {
     await Promise.all(connections.map((c) => c.close().catch(() => c.destroy())));
   }
@@ -253,15 +279,16 @@ function untilCommitted(projector: Projector, count: number, signal: AbortSignal
 }
 
 /** The projector from start() until every entry is committed and acknowledged; returns seconds. */
-async function projectorRun(redis: RedisClient, options: ProjectorOptions, entries: readonly Entry[], signal: AbortSignal) {
+async function projectorRun(redis: RedisClient, options: ProjectorOptions, entries: readonly Entry[], signal: AbortSignal, meter: Meter) {
   await load(redis, entries);
   const projector = new Projector(options);
   const watch = untilCommitted(projector, entries.length, signal);
   try {
+    const stopMeter = meter.start();
     const started = performance.now();
     await projector.start();
     const finished = await watch.done;
-    return { seconds: (finished - started) / 1000, deadLettered: watch.deadLettered() };
+    return { seconds: (finished - started) / 1000, cpu: microsPerEvent(stopMeter(), entries.length), deadLettered: watch.deadLettered() };
   } finally {
     watch.cancel();
     await projector.stop();
