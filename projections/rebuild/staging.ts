@@ -8,7 +8,7 @@
  */
 import type { RedisClient } from '../../platform/redis/client.ts';
 import { rebuildKeys } from '../../shared/read-models.ts';
-import type { KeyPatterns } from './key-patterns.ts';
+import type { KeyPatterns, RedisType } from './key-patterns.ts';
 import type { IndexModel, ModelFold, Write } from './model-fold.ts';
 
 /** Items (fields, members, key-value pairs) per command, and commands in flight at once. */
@@ -95,26 +95,20 @@ export async function writeStaging(redis: RedisClient, fold: ModelFold, patterns
   }
   await flushDocuments();
 
+  // Index keys a chunk at a time: their names into the staged set (one SADD per chunk, not per key), then their writes.
+  const writeKeys = async <V>(entries: Iterable<[string, V]>, type: RedisType, commands: (key: string, value: V) => string[][]) => {
+    for (const part of chunks([...entries], PER_COMMAND)) {
+      for (const [key] of part) patterns.check(key, type);
+      await stage(part.map(([key]) => key));
+      for (const [key, value] of part) for (const command of commands(prefix + key, value)) await pipeline.send(command);
+    }
+  };
   const model: IndexModel = fold.indexModel();
-  for (const [key, hash] of model.hashes) {
-    patterns.check(key, 'hash');
-    await stage([key]);
-    for (const part of chunks([...hash], PER_COMMAND)) {
-      await pipeline.send(['HSET', prefix + key, ...part.flatMap(([field, value]) => [field, String(value)])]);
-    }
-  }
-  for (const [key, zset] of model.zsets) {
-    patterns.check(key, 'zset');
-    await stage([key]);
-    for (const part of chunks([...zset], PER_COMMAND)) {
-      await pipeline.send(['ZADD', prefix + key, ...part.flatMap(([member, score]) => [String(score), member])]);
-    }
-  }
-  for (const [key, set] of model.sets) {
-    patterns.check(key, 'set');
-    await stage([key]);
-    for (const part of chunks([...set], PER_COMMAND)) await pipeline.send(['SADD', prefix + key, ...part]);
-  }
+  await writeKeys(model.hashes, 'hash', (key, hash) =>
+    [...chunks([...hash], PER_COMMAND)].map((part) => ['HSET', key, ...part.flatMap(([field, value]) => [field, String(value)])]));
+  await writeKeys(model.zsets, 'zset', (key, zset) =>
+    [...chunks([...zset], PER_COMMAND)].map((part) => ['ZADD', key, ...part.flatMap(([member, score]) => [String(score), member])]));
+  await writeKeys(model.sets, 'set', (key, set) => [...chunks([...set], PER_COMMAND)].map((part) => ['SADD', key, ...part]));
   await pipeline.flush();
   return keys;
 }
