@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import type { CloudEvent } from '../../shared/cloudevent.ts';
 import { readModelKeys } from '../../shared/read-models.ts';
 import {
@@ -6,7 +7,7 @@ import {
   paymentAuthorized, paymentFailed, paymentRefunded, redelivery, reservationFailed, shipmentCreated, shipmentDelivered,
 } from '../../test/support/events.ts';
 import { applyChanges, emptyReadModels, readHash, readZset, type InMemoryReadModels } from '../apply-changes.ts';
-import { evolveOrder, type OrderState } from './evolve.ts';
+import { compareTimes, evolveOrder, type OrderState } from './evolve.ts';
 import { ordersProjection } from './index.ts';
 import { timelineProjection } from '../timeline/index.ts';
 
@@ -319,5 +320,29 @@ describe('keys and indexes', () => {
     const placed = orderPlaced();
     const state = fold([placed]);
     expect(ordersProjection.indexChanges('o-1', state, evolveOrder(state, redelivery(placed)))).toEqual([]);
+  });
+});
+
+describe('compareTimes', () => {
+  // The definition: by instant, then by text (one instant has several spellings).
+  const byInstant = (a: string, b: string) => Math.sign(Date.parse(a) - Date.parse(b) || (a < b ? -1 : a > b ? 1 : 0));
+  const instant = fc.date({ min: new Date('1971-01-01T00:00:00Z'), max: new Date('2099-12-31T23:59:59Z'), noInvalidDate: true });
+  const spelling = (date: Date, how: number) => {
+    const iso = date.toISOString();
+    return [iso, iso.replace('Z', '+00:00'), `${iso.slice(0, 19)}Z`, iso.toLowerCase()][how]!;
+  };
+  const time = fc.tuple(instant, fc.integer({ min: 0, max: 3 })).map(([date, how]) => spelling(date, how));
+
+  it('orders by instant, then by text, for every spelling of RFC 3339 times', () => {
+    fc.assert(fc.property(time, time, (a, b) => {
+      expect(Math.sign(compareTimes(a, b))).toBe(byInstant(a, b));
+    }), { numRuns: 2000 });
+  });
+
+  it('orders one instant written several ways the same way every time', () => {
+    const spellings = ['2026-11-26T10:00:00.000Z', '2026-11-26T10:00:00Z', '2026-11-26T10:00:00.000+00:00', '2026-11-26T11:00:00.000+01:00'];
+    const sorted = [...spellings].sort(compareTimes);
+    expect([...spellings].reverse().sort(compareTimes)).toEqual(sorted);
+    expect(sorted).toEqual([...spellings].sort((a, b) => byInstant(a, b)));
   });
 });
