@@ -2,6 +2,7 @@
  * The CloudEvents 1.0 envelope as EventDeck accepts it (DESIGN.md section 3).
  * Pure data and pure functions: runs unchanged in Node and in the browser.
  */
+import { parseTime } from './time.ts';
 
 /** A JSON object: the only `data` EventDeck accepts. */
 export type JsonObject = { [key: string]: unknown };
@@ -78,7 +79,7 @@ export function eventKey(event: Pick<CloudEvent, 'source' | 'id'>): string {
 
 /** Milliseconds since the epoch of the event's business time. */
 export function eventTimeMs(event: Pick<CloudEvent, 'time'>): number {
-  return Date.parse(event.time);
+  return parseTime(event.time);
 }
 
 /** What a value marked `x-sensitive` reads as wherever EventDeck shows event data. */

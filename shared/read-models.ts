@@ -4,6 +4,7 @@
  * server reads them; neither imports the other.
  */
 import { KEY_PREFIX } from './streams.ts';
+import { parseTime } from './time.ts';
 
 export const ORDER_STAGES = ['placed', 'reserved', 'paid', 'shipped', 'delivered', 'cancelled'] as const;
 export type OrderStage = (typeof ORDER_STAGES)[number];
@@ -98,7 +99,7 @@ export const fromMoneyUnits = (units: number): number => units / MONEY_SCALE;
 
 /** The start of the UTC minute of an event time, as RFC 3339. */
 export function minuteOf(time: string): string {
-  const ms = Date.parse(time);
+  const ms = parseTime(time);
   return new Date(ms - (((ms % 60_000) + 60_000) % 60_000)).toISOString();
 }
 

@@ -22,6 +22,7 @@ import { KPI_COUNT_FIELDS, toMoneyUnits, type KpiMinute } from '../../shared/rea
 import { stockDeltas } from '../inventory/evolve.ts';
 import { kpiContribution } from '../kpi/evolve.ts';
 import { evolveOrder, orderIdOf, type Rank } from '../orders/evolve.ts';
+import { parseTime } from '../../shared/time.ts';
 
 /** `order_items_raw`: one row per line of an order.placed. */
 export interface OrderItemRow {
@@ -179,7 +180,7 @@ function orderShares(event: CloudEvent): OrderShareRow[] {
  */
 export function rankText(rank: Rank | null): string {
   if (rank === null) return '';
-  return `${rank.tier}|${String(Date.parse(rank.time)).padStart(15, '0')}|${rank.time}|${rank.key}`;
+  return `${rank.tier}|${String(parseTime(rank.time)).padStart(15, '0')}|${rank.time}|${rank.key}`;
 }
 
 /** RFC 3339 UTC ("…T10:15:00.000Z") as ClickHouse DateTime text ("… 10:15:00"). */

@@ -7,6 +7,7 @@ import { readModelKeys } from '../../shared/read-models.ts';
 import { ORDER_EVENT_TYPES, orderIdOf } from '../orders/evolve.ts';
 import type { Change, KeyedProjection } from '../projection.ts';
 import { evolveFulfilment, isInFlight, type FulfilmentState } from './evolve.ts';
+import { parseTime } from '../../shared/time.ts';
 
 /** The event types it reads (GET /api/catalog); test/catalog-consumes.test.ts holds this to what it reacts to. */
 export const fulfilmentConsumes: readonly string[] = ORDER_EVENT_TYPES;
@@ -19,7 +20,7 @@ export function fulfilmentIndexChanges(orderId: string, before: FulfilmentState 
   }
   const moved = before === undefined || before.status !== after.status || before.lastEventAt !== after.lastEventAt;
   if (isInFlight(after.status) && moved) {
-    changes.push({ op: 'zadd', key: readModelKeys.fulfilmentStage(after.status), member: orderId, score: Date.parse(after.lastEventAt) });
+    changes.push({ op: 'zadd', key: readModelKeys.fulfilmentStage(after.status), member: orderId, score: parseTime(after.lastEventAt) });
   }
   return changes;
 }

@@ -6,6 +6,7 @@ import type { CloudEvent } from '../../shared/cloudevent.ts';
 import { KPI_COUNT_FIELDS, KPI_MONEY_FIELDS, readModelKeys, toMoneyUnits } from '../../shared/read-models.ts';
 import type { Change, CounterProjection } from '../projection.ts';
 import { kpiContribution } from './evolve.ts';
+import { parseTime } from '../../shared/time.ts';
 
 /** The event types it reads (GET /api/catalog); test/catalog-consumes.test.ts holds this to what it reacts to. */
 export const kpiConsumes: readonly string[] = [
@@ -26,7 +27,7 @@ export function kpiChanges(event: CloudEvent): Change[] {
       changes.push({ op: 'hincr', key, field: `${money}:${currency}`, by: toMoneyUnits(amount) });
     }
   }
-  changes.push({ op: 'zadd', key: readModelKeys.kpiMinutes, member: share.minute, score: Date.parse(share.minute) });
+  changes.push({ op: 'zadd', key: readModelKeys.kpiMinutes, member: share.minute, score: parseTime(share.minute) });
   return changes;
 }
 

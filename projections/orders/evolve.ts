@@ -18,6 +18,7 @@ import {
   type OrderStage,
   type TimelineEntry,
 } from '../../shared/read-models.ts';
+import { isIsoUtc } from '../../shared/time.ts';
 
 /** The types whose data names an order: the steps of its saga. */
 export const ORDER_EVENT_TYPES = [
@@ -56,19 +57,10 @@ export const compareText = (a: string, b: string): number => (a < b ? -1 : a > b
 export function compareTimes(a: string, b: string): number {
   // Two times both written as toISOString writes them compare as text, and that is most times:
   // this runs several times per event, and Date.parse was a tenth of folding an order.
+  // (Fixed-width fields: text order is time order, and one instant has one spelling. For calendar
+  // times, that is; ingest refuses others, such as 30 February.)
   if (isIsoUtc(a) && isIsoUtc(b)) return compareText(a, b);
   return Date.parse(a) - Date.parse(b) || compareText(a, b);
-}
-
-/**
- * "YYYY-MM-DDThh:mm:ss.sssZ": fixed-width fields, so text order is time order,
- * and one instant has one spelling. Checked by the separators only: a time that
- * gets here passed ingest's date-time format check.
- */
-function isIsoUtc(time: string): boolean {
-  return time.length === 24 && time.charCodeAt(23) === 90 /* Z */ && time.charCodeAt(10) === 84 /* T */ &&
-    time.charCodeAt(19) === 46 /* . */ && time.charCodeAt(4) === 45 && time.charCodeAt(7) === 45 &&
-    time.charCodeAt(13) === 58 && time.charCodeAt(16) === 58;
 }
 
 /**

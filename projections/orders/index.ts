@@ -5,13 +5,14 @@
 import { readModelKeys } from '../../shared/read-models.ts';
 import type { Change, KeyedProjection } from '../projection.ts';
 import { ORDER_EVENT_TYPES, evolveOrder, orderIdOf, type OrderState } from './evolve.ts';
+import { parseTime } from '../../shared/time.ts';
 
 /** The event types it reads (GET /api/catalog); test/catalog-consumes.test.ts holds this to what it reacts to. */
 export const ordersConsumes: readonly string[] = ORDER_EVENT_TYPES;
 
 /** Index score: when the order was placed, or its earliest known event until order.placed arrives. */
 export function orderScore(order: OrderState): number {
-  return Date.parse(order.stages.placed ?? order.firstEventAt);
+  return parseTime(order.stages.placed ?? order.firstEventAt);
 }
 
 /**

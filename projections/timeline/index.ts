@@ -7,6 +7,7 @@
 import { readModelKeys } from '../../shared/read-models.ts';
 import { ORDER_EVENT_TYPES, orderIdOf, toTimelineEntry } from '../orders/evolve.ts';
 import type { CounterProjection } from '../projection.ts';
+import { parseTime } from '../../shared/time.ts';
 
 /** The event types it reads (GET /api/catalog); test/catalog-consumes.test.ts holds this to what it reacts to. */
 export const timelineConsumes: readonly string[] = ORDER_EVENT_TYPES;
@@ -18,6 +19,6 @@ export const timelineProjection: CounterProjection = {
   changes(event) {
     const orderId = orderIdOf(event);
     if (orderId === undefined) return [];
-    return [{ op: 'zadd', key: readModelKeys.orderTimeline(orderId), member: JSON.stringify(toTimelineEntry(event)), score: Date.parse(event.time) }];
+    return [{ op: 'zadd', key: readModelKeys.orderTimeline(orderId), member: JSON.stringify(toTimelineEntry(event)), score: parseTime(event.time) }];
   },
 };
