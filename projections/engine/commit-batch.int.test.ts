@@ -3,6 +3,7 @@ import { connectRedis, type RedisClient } from '../../platform/redis/client.ts';
 import { readModelKeys } from '../../shared/read-models.ts';
 import { checkpointKey, CONSUMER_GROUPS, leaseKey, streamKey } from '../../shared/streams.ts';
 import { inventoryReceived, orderPlaced } from '../../test/support/events.ts';
+import { afterCall } from '../../test/support/redis-hooks.ts';
 import { startTestRedis, type TestRedis } from '../../test/support/redis-server.ts';
 import { inventoryProjection } from '../inventory/index.ts';
 import { ordersProjection } from '../orders/index.ts';
@@ -43,18 +44,10 @@ async function readBatch(): Promise<Delivery[]> {
 const batch = (deliveries: Delivery[]) => ({ partition: 0, owner: 'a', deliveries, now: Date.now });
 
 /** The connection, but after each MGET that reads the lease `hook` runs, before the commit's EXEC. */
-function afterLeaseRead(conn: RedisClient, hook: () => Promise<void>): RedisClient {
-  return new Proxy(conn, {
-    get(target, property, receiver) {
-      if (property !== 'mGet') return Reflect.get(target, property, receiver);
-      return async (keys: string[]) => {
-        const values = await target.mGet(keys);
-        if (keys.includes(lease)) await hook();
-        return values;
-      };
-    },
+const afterLeaseRead = (conn: RedisClient, hook: () => Promise<void>) =>
+  afterCall(conn, 'mGet', async (keys) => {
+    if ([keys].flat().includes(lease)) await hook();
   });
-}
 
 /** What a commit would have written: documents, counters, checkpoints, acknowledgements. */
 async function written() {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { connectRedis, type RedisClient } from '../../platform/redis/client.ts';
 import { CONSUMER_GROUPS, leaseKey, streamKey } from '../../shared/streams.ts';
+import { afterCall } from '../../test/support/redis-hooks.ts';
 import { startTestRedis, type TestRedis } from '../../test/support/redis-server.ts';
 import { LeaseLostError } from './errors.ts';
 import { PartitionReader } from './partition-reader.ts';
@@ -40,18 +41,10 @@ async function pendingOf(consumer: string): Promise<number> {
 }
 
 /** The connection, but each GET of the lease runs `hook` (with what it read) before it answers. */
-function afterLeaseRead(conn: RedisClient, hook: (holder: string | null) => Promise<void>): RedisClient {
-  return new Proxy(conn, {
-    get(target, property, receiver) {
-      if (property !== 'get') return Reflect.get(target, property, receiver);
-      return async (key: string) => {
-        const value = await target.get(key);
-        if (key === lease) await hook(value);
-        return value;
-      };
-    },
+const afterLeaseRead = (conn: RedisClient, hook: (holder: string | null) => Promise<void>) =>
+  afterCall(conn, 'get', async (key, holder) => {
+    if (key === lease) await hook(holder as string | null);
   });
-}
 
 describe('PartitionReader', () => {
   it('reads batches in stream order while the lease is its own, then waits for new entries', async () => {
