@@ -50,7 +50,7 @@ export class PartitionReader {
   async next(): Promise<StreamEntry[]> {
     const { pendingIdleMs, now } = this.options;
     if (now() >= this.#nextClaimAt) {
-      const [, cursor, entries] = await this.#read(String(this.#claimMinIdle), this.#claimCursor);
+      const [cursor, entries] = await this.#read(String(this.#claimMinIdle), this.#claimCursor);
       this.#claimCursor = cursor;
       if (cursor === '0-0') {
         // Scan done: from now on only entries idle past the limit count as stuck.
@@ -59,7 +59,7 @@ export class PartitionReader {
       }
       if (entries.length > 0) return entries;
     }
-    const [, lastId, entries] = await this.#read('', '');
+    const [lastId, entries] = await this.#read('', '');
     if (entries.length > 0) return entries;
     // Nothing new: wait until the stream grows past what it held (a plain XREAD takes nothing).
     await this.connection.xRead({ key: this.#stream, id: lastId }, { BLOCK: this.options.blockMs, COUNT: 1 });
@@ -69,9 +69,9 @@ export class PartitionReader {
   /**
    * One fenced read: pending entries idle at least `claimMinIdle` ms from `cursor` on (XAUTOCLAIM),
    * or, when `claimMinIdle` is '', new entries (XREADGROUP) and the stream's last id.
-   * Returns the kind, the next claim cursor or the last id, and the entries.
+   * Returns the next claim cursor (a claim) or the stream's last id (a read), and the entries.
    */
-  async #read(claimMinIdle: string, cursor: string): Promise<[string, string, StreamEntry[]]> {
+  async #read(claimMinIdle: string, cursor: string): Promise<[string, StreamEntry[]]> {
     const { owner, group, batchSize } = this.options;
     const count = String(batchSize);
     for (;;) {
@@ -98,11 +98,11 @@ export class PartitionReader {
       }
       if (claimMinIdle !== '') {
         const [next, claimed] = replies[0] as [string, RawEntry[]];
-        return ['claimed', next, claimed.flatMap(toEntry)];
+        return [next, claimed.flatMap(toEntry)];
       }
       const read = replies[0] as Array<[string, RawEntry[]]> | null;
       const last = replies[1] as RawEntry[];
-      return ['new', last[0]?.[0] ?? '0-0', (read?.[0]?.[1] ?? []).flatMap(toEntry)];
+      return [last[0]?.[0] ?? '0-0', (read?.[0]?.[1] ?? []).flatMap(toEntry)];
     }
   }
 }

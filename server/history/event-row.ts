@@ -2,7 +2,7 @@
  * One accepted event as a row of the `events` table (migration 1), and back.
  * Pure: the history consumer calls it with where the bus held the event.
  */
-import type { CloudEvent } from '../../shared/cloudevent.ts';
+import { eventTimeMs, type CloudEvent } from '../../shared/cloudevent.ts';
 
 /** Where an event sat on the bus when the history group read it. */
 export interface StreamPosition {
@@ -51,7 +51,7 @@ const COLUMN_ATTRIBUTES = new Set([
 ]);
 
 export function toEventRow(event: CloudEvent, position: StreamPosition): EventRow {
-  const ms = Date.parse(event.time);
+  const ms = eventTimeMs(event);
   if (!(ms >= 0 && ms <= DATETIME_MAX_MS)) {
     throw new EventTimeOutOfRangeError(`event ${event.source} ${event.id}: time ${event.time} is outside 1970–2106`);
   }

@@ -5,6 +5,7 @@
  */
 import type { CloudEvent, JsonObject } from '../../shared/cloudevent.ts';
 import { applyPartitionKeyRule, findVersion, latestVersion, type Registry } from '../../shared/registry.ts';
+import { parseTime } from '../../shared/time.ts';
 import type { ProblemItem } from '../http/problem.ts';
 import type { EventValidator } from '../registry/validator.ts';
 
@@ -70,7 +71,7 @@ function validateOne(candidate: unknown, rules: ValidationRules): One {
   }
 
   const problems: Omit<ProblemItem, 'index'>[] = [];
-  const aheadMs = Date.parse(input.time as string) - rules.now;
+  const aheadMs = parseTime(input.time as string) - rules.now;
   if (aheadMs > rules.maxFutureMs) {
     problems.push({
       pointer: '/time',
