@@ -53,7 +53,7 @@ const DRAIN_TIMEOUT_MS = 60_000;
 export const projectionPart: BenchPart = { name: 'projection', run };
 
 /** The projector's settings as EventDeck runs it when nothing is configured. */
-type Settings = Pick<ProjectorOptions, 'batchSize' | 'batchWaitMs' | 'leaseTtlMs' | 'pendingIdleMs' | 'retry'>;
+type Settings = Pick<ProjectorOptions, 'batchSize' | 'batchWaitMs' | 'leaseTtlMs' | 'pendingIdleMs' | 'retry' | 'concurrency'>;
 
 /** What node-redis makes of an XREADGROUP reply (RESP2). */
 type ReadGroupReply = Array<{ name: string; messages: Array<{ id: string; message: Record<string, string> }> }> | null;

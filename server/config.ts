@@ -60,6 +60,7 @@ const settingsSchema = z.object({
   EVENTDECK_DEDUP_TTL_S: int(60).default(7 * 24 * 3600),
   EVENTDECK_BATCH_SIZE: int(1, 10_000).default(500),
   EVENTDECK_BATCH_WAIT_MS: int(1, 60_000).default(50),
+  EVENTDECK_PROJECTOR_CONCURRENCY: int(1, 256).default(4),
   EVENTDECK_RETRY_BASE_MS: int(1).default(100),
   EVENTDECK_RETRY_FACTOR: z.coerce.number().min(1).default(2),
   EVENTDECK_RETRY_CAP_MS: int(1).default(5_000),
@@ -114,6 +115,8 @@ export interface Config {
     leaseTtlMs: number;
     pendingIdleMs: number;
     retry: RetryPolicy;
+    /** Batches decoded, planned and committed at once, over all partitions. */
+    concurrency: number;
   };
   /**
    * The history group's batches (leases, pending idle and retries as the projector's), and how
@@ -189,6 +192,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         capMs: s.EVENTDECK_RETRY_CAP_MS,
         attempts: s.EVENTDECK_RETRY_ATTEMPTS,
       },
+      concurrency: s.EVENTDECK_PROJECTOR_CONCURRENCY,
     },
     history: {
       batchSize: s.EVENTDECK_HISTORY_BATCH_SIZE,

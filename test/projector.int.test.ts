@@ -67,7 +67,8 @@ describe('the projector', () => {
     await publish(deliveries);
     let killedMidBatch = false;
     for (let attempt = 0; attempt < 5 && !killedMidBatch; attempt++) {
-      const projector = await projectorProcess({ EVENTDECK_BATCH_SIZE: '20' });
+      // One batch at a time over all 16 partitions: the strictest turn-taking still projects every one of them.
+      const projector = await projectorProcess({ EVENTDECK_BATCH_SIZE: '20', EVENTDECK_PROJECTOR_CONCURRENCY: '1' });
       await expect.poll(() => client.exists(readModelKeys.orderCounts), { timeout: 20_000, interval: 5 }).toBe(1);
       await projector.kill('SIGKILL');
       // Entries read and not acknowledged: the process died holding a batch.
@@ -128,7 +129,7 @@ describe('a poison event', () => {
     projector = new Projector({
       redis: client, registry: createRegistry(orderFulfilmentTypes), projections: builtInProjections, partitions: PARTITIONS,
       batchSize: 100, batchWaitMs: 20, leaseTtlMs: 2000, pendingIdleMs: 60_000,
-      retry: { baseMs: 5, factor: 2, capMs: 50, attempts: 3 }, log: (line) => logs.push(line),
+      retry: { baseMs: 5, factor: 2, capMs: 50, attempts: 3 }, concurrency: 4, log: (line) => logs.push(line),
     });
     let retries = 0;
     projector.committed$.subscribe((batch) => (retries += batch.retries));
@@ -181,7 +182,7 @@ describe('a read whose reply never arrived', () => {
       redis: client, registry: createRegistry(orderFulfilmentTypes), projections: builtInProjections, partitions: PARTITIONS,
       // Long idle waits: the loop sits in its blocking read when its connection is cut.
       batchSize: 100, batchWaitMs: 5_000, leaseTtlMs: 2000, pendingIdleMs: 60_000,
-      retry: { baseMs: 5, factor: 2, capMs: 50, attempts: 3 },
+      retry: { baseMs: 5, factor: 2, capMs: 50, attempts: 3 }, concurrency: 4,
     });
     await projector.start();
     await publish([received('r-1', 1)]);

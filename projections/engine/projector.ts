@@ -5,6 +5,14 @@
  * projection commits in one round with the acknowledgement. A projection that
  * fails on some events goes on alone, with its own retries and dead letters,
  * so it never holds back the others' writes, only the batch's acknowledgement.
+ *
+ * Batches take turns: at most `concurrency` of them are decoded, planned and
+ * committed at once, over all partitions. Sixteen batches of 500 events in
+ * flight together keep megabytes of decoded events and documents alive across
+ * every round trip, which the garbage collector copies again and again (a
+ * quarter of the projector's CPU in a profile); four at a time still overlap
+ * Redis and planning. Projector alone over 50,000 events, old and new code
+ * alternating 8 times: 10,400 → 12,900 events/s, 99 → 81 µs of CPU per event.
  */
 import os from 'node:os';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -39,6 +47,8 @@ export interface ProjectorOptions {
   leaseTtlMs: number;
   pendingIdleMs: number;
   retry: BackoffPolicy & { attempts: number };
+  /** Batches decoded, planned and committed at once, over all partitions (retries of a failed projection wait outside). */
+  concurrency: number;
   now?: () => number;
   random?: () => number;
   log?: (line: string) => void;
@@ -64,11 +74,13 @@ export class Projector {
   readonly committed$ = this.#committed.asObservable();
   readonly #options: Required<Omit<ProjectorOptions, 'ownerId'>>;
   #trimming = new Subscription();
+  readonly #turns: LimitFunction;
 
   constructor(options: ProjectorOptions) {
     this.ownerId = options.ownerId ?? `${os.hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     this.#options = { now: Date.now, random: Math.random, log: () => {}, ...options };
-    const { redis, partitions, batchSize, batchWaitMs, leaseTtlMs, pendingIdleMs, retry: policy, now, random, log } = this.#options;
+    const { redis, partitions, batchSize, batchWaitMs, leaseTtlMs, pendingIdleMs, retry: policy, concurrency, now, random, log } = this.#options;
+    this.#turns = pLimit(concurrency);
     this.#partitions = new OwnedPartitions(redis, {
       group: CONSUMER_GROUPS.live, partitions, ownerId: this.ownerId, leaseTtlMs, batchSize, blockMs: batchWaitMs, pendingIdleMs,
       retry: policy, now, random, log: (line) => log(`projector: ${line}`),
@@ -105,13 +117,17 @@ export class Projector {
   /** Commits on `connection`, the partition loop's own, one transaction at a time. */
   #processBatch(partition: number, connection: RedisClient, entries: StreamEntry[]): Observable<void> {
     const { redis, registry, now } = this.#options;
-    const deliveries = entries.map((e) => decode(e, registry));
     const retried = { count: 0 };
     // Projections retried alone wait out their backoffs side by side, but each WATCH … EXEC needs the connection to itself.
     const exclusive = pLimit(1);
-    return this.#commitTogether(partition, connection, deliveries).pipe(
-      // Projections that failed on some events, or all of them if the shared round failed, go on alone.
-      concatMap((together) => from(together.rest).pipe(
+    // The batch's turn: decoded, and every projection committed in one round.
+    const round = defer(() => this.#turns(async () => {
+      const deliveries = entries.map((e) => decode(e, registry));
+      return { deliveries, together: await this.#commitTogether(partition, connection, deliveries) };
+    }));
+    return round.pipe(
+      // Projections that failed on some events, or all of them if the shared round failed, go on alone, outside the turns.
+      concatMap(({ deliveries, together }) => from(together.rest).pipe(
         mergeMap(({ projection, failedBefore }) => this.#commitWithRetry(projection, partition, connection, exclusive, deliveries, failedBefore, retried)),
         toArray(),
         concatMap(async (results) => {
@@ -136,24 +152,24 @@ export class Projector {
    * transaction, the acknowledgement included). Whatever that round could not
    * commit is left in `rest` for the per-projection path, with its retries and backoff.
    */
-  #commitTogether(partition: number, connection: RedisClient, deliveries: readonly Delivery[]) {
+  async #commitTogether(partition: number, connection: RedisClient, deliveries: readonly Delivery[]) {
     const { projections, retry: policy, now, log } = this.#options;
     const batch = { partition, owner: this.ownerId, deliveries, now };
-    return defer(() => commitTogether(connection, batch, projections, policy.attempts <= 1)).pipe(
-      map((together) => {
-        const rest = together.failed.map(({ projection, failures }) => {
-          log(`projector: ${new ProjectionFailedError(projection.name, failures).message}; attempt 1 of ${policy.attempts}`);
-          return { projection, failedBefore: 1 };
-        });
-        return { committed: [...together.committed.values()], rest, acknowledged: together.acknowledged };
-      }),
-      catchError((error: Error) => {
-        if (error instanceof LeaseLostError) throw error;
-        // The checkpoints kept moving (or Redis failed): let each projection go alone.
-        if (!(error instanceof CheckpointMovedError)) log(`projector: partition ${partition} commit failed (${error.message}); committing projection by projection`);
-        return of({ committed: [] as CommitResult[], rest: projections.map((projection) => ({ projection, failedBefore: 0 })), acknowledged: false });
-      }),
-    );
+    try {
+      const together = await commitTogether(connection, batch, projections, policy.attempts <= 1);
+      const rest = together.failed.map(({ projection, failures }) => {
+        log(`projector: ${new ProjectionFailedError(projection.name, failures).message}; attempt 1 of ${policy.attempts}`);
+        return { projection, failedBefore: 1 };
+      });
+      return { committed: [...together.committed.values()], rest, acknowledged: together.acknowledged };
+    } catch (error) {
+      if (error instanceof LeaseLostError) throw error;
+      // The checkpoints kept moving (or Redis failed): let each projection go alone.
+      if (!(error instanceof CheckpointMovedError)) {
+        log(`projector: partition ${partition} commit failed (${(error as Error).message}); committing projection by projection`);
+      }
+      return { committed: [] as CommitResult[], rest: projections.map((projection) => ({ projection, failedBefore: 0 })), acknowledged: false };
+    }
   }
 
   /** One projection alone, after `failedBefore` failed attempts (a backoff first if there were any); counts its retries. */
