@@ -5,7 +5,9 @@
  * latency (an open loop). Too many requests unanswered at once stop it with an
  * error: the server, or this process, is then hopelessly behind.
  */
+import http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { postEvents } from './post-events.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** 50 events every 10 ms: the 5,000 events/s of the latency targets, 3 s of warm-up, then 15 s measured. */
@@ -45,22 +47,20 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
   let inFlight = 0;
   let maxInFlight = 0;
   let failure: Error | undefined;
+  // Connections are opened as requests need them and kept alive.
+  const agent = new http.Agent({ keepAlive: true });
+  const target = new URL('/api/events', url);
   const post = async (body: string) => {
     maxInFlight = Math.max(maxInFlight, ++inFlight);
     try {
       // No abort signal per request (hundreds may be in flight; each would add a listener): on Ctrl+C
       // the server is stopped, which ends them.
-      const response = await fetch(`${url}/api/events`, {
-        method: 'POST', headers: { 'content-type': 'application/cloudevents-batch+json' }, body,
-      });
-      const result = (await response.json()) as { accepted: number; duplicates: number; detail?: string };
-      if (response.status !== 202) throw new Error(`POST /api/events answered ${response.status}: ${result.detail ?? ''}`);
+      const { status, result } = await postEvents(target, body, agent);
+      if (status !== 202) throw new Error(`POST /api/events answered ${status}: ${result.detail ?? ''}`);
       if (result.duplicates !== 0) throw new Error(`POST /api/events found ${result.duplicates} duplicates`);
       accepted += result.accepted;
     } catch (error) {
-      // fetch puts the reason (e.g. ECONNRESET) in the cause.
-      const { message, cause } = error as Error;
-      failure ??= new Error(cause instanceof Error ? `POST /api/events: ${message}: ${cause.message}` : message);
+      failure ??= new Error(`POST /api/events: ${(error as Error).message}`);
     } finally {
       inFlight--;
     }
@@ -71,28 +71,32 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
   let firstMeasuredAt = NaN;
   let lastSentAt = NaN;
   const start = performance.now();
-  for (let k = 0; k < bodies.length && !failure; k++) {
-    signal.throwIfAborted();
-    const due = start + k * intervalMs;
-    const wait = due - performance.now();
-    if (wait > 0) await sleep(wait);
-    if (inFlight >= MAX_IN_FLIGHT) {
-      throw new Error(`${inFlight} requests unanswered after ${((k * intervalMs) / 1000).toFixed(1)} s ` +
-        `(${accepted} events accepted${options.describeBacklog ? `, ${options.describeBacklog()}` : ''}): ` +
-        'the server or this process does not keep up with the load');
+  try {
+    for (let k = 0; k < bodies.length && !failure; k++) {
+      signal.throwIfAborted();
+      const due = start + k * intervalMs;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      if (inFlight >= MAX_IN_FLIGHT) {
+        throw new Error(`${inFlight} requests unanswered after ${((k * intervalMs) / 1000).toFixed(1)} s ` +
+          `(${accepted} events accepted${options.describeBacklog ? `, ${options.describeBacklog()}` : ''}): ` +
+          'the server or this process does not keep up with the load');
+      }
+      const sentAt = performance.now();
+      options.onSend?.(k, due, sentAt);
+      if (k >= warmUpBatches) {
+        maxLagMs = Math.max(maxLagMs, sentAt - due);
+        if (Number.isNaN(firstMeasuredAt)) firstMeasuredAt = sentAt;
+      }
+      lastSentAt = sentAt;
+      posts.push(post(bodies[k]!));
+      const elapsed = (k + 1) * intervalMs;
+      if (elapsed === warmUpMs || (elapsed > warmUpMs && (elapsed - warmUpMs) % progressMs === 0)) options.onProgress?.(elapsed, accepted);
     }
-    const sentAt = performance.now();
-    options.onSend?.(k, due, sentAt);
-    if (k >= warmUpBatches) {
-      maxLagMs = Math.max(maxLagMs, sentAt - due);
-      if (Number.isNaN(firstMeasuredAt)) firstMeasuredAt = sentAt;
-    }
-    lastSentAt = sentAt;
-    posts.push(post(bodies[k]!));
-    const elapsed = (k + 1) * intervalMs;
-    if (elapsed === warmUpMs || (elapsed > warmUpMs && (elapsed - warmUpMs) % progressMs === 0)) options.onProgress?.(elapsed, accepted);
+    await Promise.all(posts);
+  } finally {
+    agent.destroy();
   }
-  await Promise.all(posts);
   if (failure) throw failure;
   return { accepted, maxInFlight, maxLagMs, firstMeasuredAt, lastSentAt };
 }

@@ -1,0 +1,33 @@
+/**
+ * One POST /api/events from a load generator, on node:http with a kept-alive
+ * agent. Not fetch: fetch streams each body through a web stream, and in the
+ * ingest part it cost the load generator 8–9 µs of CPU per event against 3,
+ * on a 2-core machine where the server needs that core.
+ */
+import http from 'node:http';
+
+export type IngestAnswer = { accepted: number; duplicates: number; detail?: string };
+
+export function postEvents(
+  target: URL, body: Buffer | string, agent: http.Agent, signal?: AbortSignal,
+): Promise<{ status: number; result: IngestAnswer }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(target, {
+      method: 'POST', agent, ...(signal ? { signal } : {}),
+      headers: { 'content-type': 'application/cloudevents-batch+json', 'content-length': Buffer.byteLength(body) },
+    }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', reject);
+      response.on('end', () => {
+        try {
+          resolve({ status: response.statusCode ?? 0, result: JSON.parse(Buffer.concat(chunks).toString('utf8')) as IngestAnswer });
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
