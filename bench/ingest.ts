@@ -7,7 +7,6 @@
  * Redis can take the HTTP path delivers (target ≥ 40 %, goal 60 %).
  */
 import http from 'node:http';
-import { postEvents } from './post-events.ts';
 import { performance } from 'node:perf_hooks';
 import { createFlows, type DemoEvent } from '../demo/flows.ts';
 import { validateEvents } from '../server/ingest/validate-events.ts';
@@ -18,6 +17,7 @@ import type { CloudEvent } from '../shared/cloudevent.ts';
 import { ENTRY_FIELDS, partitionOf, streamKey } from '../shared/streams.ts';
 import { formatNumber, machine, median, writeFigures, type BenchContext, type BenchPart } from './part.ts';
 import { childPid, cpuMeter, medianPerProcess, microsPerEvent } from './process-cpu.ts';
+import { postEvents } from './post-events.ts';
 import { startServerProcess } from './server-process.ts';
 
 const PARTITIONS = 16;
@@ -140,8 +140,9 @@ async function rawXadd(redis: RedisClient, events: readonly CloudEvent[]): Promi
 }
 
 /**
- * Request bodies of BATCH_SIZE events, ids prefixed with `run` so that no run repeats another's,
- * as UTF-8 bytes: encoding a string body on every request would cost the load generator, on the clock and on a core the server needs.
+ * Request bodies of BATCH_SIZE events, ids prefixed with `run` so that no run repeats another's, as
+ * UTF-8 bytes: encoding a string body on every request would cost the load generator CPU on the clock,
+ * on a core the server needs.
  */
 function batchBodies(events: readonly DemoEvent[], run: string): Buffer[] {
   const bodies: Buffer[] = [];

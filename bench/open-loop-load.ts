@@ -7,8 +7,8 @@
  */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { postEvents } from './post-events.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { postEvents } from './post-events.ts';
 
 /** 50 events every 10 ms: the 5,000 events/s of the latency targets, 3 s of warm-up, then 15 s measured. */
 export const STEADY_LOAD = { batch: 50, intervalMs: 10, warmUpMs: 3_000, measureMs: 15_000, progressMs: 5_000 } as const;
