@@ -4,6 +4,7 @@
  * Nothing is validated here but the framing; see validate-events.ts.
  */
 import { ProblemError } from '../http/problem.ts';
+import { parseJsonArray } from './json-array.ts';
 
 export type ContentMode = 'structured' | 'batch' | 'binary' | 'ndjson';
 
@@ -22,20 +23,26 @@ function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
-export function readEvents(contentType: string | undefined, headers: Headers, body: string): RawEvents {
+/** UTF-8, a leading byte order mark dropped and malformed bytes replaced, as Request.text() reads a body. */
+const utf8 = new TextDecoder();
+
+/** `bytes`: the request body. */
+export function readEvents(contentType: string | undefined, headers: Headers, bytes: Buffer): RawEvents {
   const type = mediaType(contentType);
   const binary = headers.has('ce-specversion');
-  if (type === STRUCTURED) return { mode: 'structured', events: [parseJson(body, 'the structured event')] };
+  const body = () => utf8.decode(bytes);
+  if (type === STRUCTURED) return { mode: 'structured', events: [parseJson(body(), 'the structured event')] };
   if (type === BATCH) {
-    const batch = parseJson(body, 'the batch');
+    // Element by element where the framing is plain; the whole text otherwise, for JSON.parse's own error.
+    const batch = parseJsonArray(bytes) ?? parseJson(body(), 'the batch');
     if (!Array.isArray(batch)) {
       throw new ProblemError('badRequest', 400, 'A batch (application/cloudevents-batch+json) must be a JSON array of events.');
     }
     return { mode: 'batch', events: batch };
   }
-  if (type === NDJSON) return { mode: 'ndjson', events: parseNdjson(body) };
+  if (type === NDJSON) return { mode: 'ndjson', events: parseNdjson(body()) };
   if (binary && (type === JSON_TYPE || type.endsWith('+json'))) {
-    return { mode: 'binary', events: [binaryEvent(headers, contentType!, parseJson(body, 'the event data'))] };
+    return { mode: 'binary', events: [binaryEvent(headers, contentType!, parseJson(body(), 'the event data'))] };
   }
   if (type === JSON_TYPE) {
     throw new ProblemError('badRequest', 400,

@@ -67,7 +67,7 @@ export function ingestRoutes(deps: IngestDeps): Hono {
       return Number(length) > maxBodyBytes ? tooLarge() : next();
     },
     async (c) => {
-      const raw = readEvents(c.req.header('content-type'), c.req.raw.headers, await c.req.text());
+      const raw = readEvents(c.req.header('content-type'), c.req.raw.headers, Buffer.from(await c.req.arrayBuffer()));
       if (raw.events.length > maxBatchEvents) {
         refused(raw.events, () => 'too_large');
         throw new ProblemError('tooLarge', 413, `The batch has ${raw.events.length} events; at most ${maxBatchEvents} are accepted per request.`, {
