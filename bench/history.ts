@@ -257,7 +257,7 @@ async function measureBackend(options: MeasureOptions): Promise<BackendFigures> 
   }
 }
 
-/** The CPU seconds of this process, the bench's redis-server (a child of it) and a clickhouse-server (none: 0). */
+/** The CPU seconds of this process, the bench's redis-server (a child of it) and a clickhouse-server (none: NaN, not reported). */
 function historyCpuMeter(serverPid: number | undefined) {
   return cpuMeter({ redis: childPid('redis-server'), server: serverPid });
 }

@@ -8,16 +8,14 @@
  */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { createFlows, type DemoEvent } from '../demo/flows.ts';
-import { validateEvents } from '../server/ingest/validate-events.ts';
+import type { DemoEvent } from '../demo/flows.ts';
 import { connectRedis, type RedisClient } from '../platform/redis/client.ts';
-import { buildRegistry } from '../server/registry/build.ts';
-import { createValidator } from '../server/registry/validator.ts';
 import type { CloudEvent } from '../shared/cloudevent.ts';
 import { ENTRY_FIELDS, partitionOf, streamKey } from '../shared/streams.ts';
 import { formatNumber, machine, median, writeFigures, type BenchContext, type BenchPart } from './part.ts';
 import { childPid, cpuMeter, medianPerProcess, microsPerEvent } from './process-cpu.ts';
 import { postEvents } from './post-events.ts';
+import { prepareDemoEvents } from './demo-events.ts';
 import { startServerProcess } from './server-process.ts';
 
 const PARTITIONS = 16;
@@ -32,7 +30,7 @@ async function run(context: BenchContext): Promise<void> {
   const { events: count, runs, log, signal } = context;
   log(`ingest: ${runs} runs × ${formatNumber(count)} events; raw XADD in chunks of ${XADD_CHUNK}, ` +
     `HTTP batches of ${BATCH_SIZE} with ${IN_FLIGHT} in flight`);
-  const { sent: events, stored } = prepareEvents(count);
+  const { sent: events, stored } = prepareDemoEvents(count);
   const redis = await connectRedis(context.redisUrl);
   try {
     const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown';
@@ -108,23 +106,6 @@ async function run(context: BenchContext): Promise<void> {
 
 /** CPU µs per event of this process, the server and the bench's redis-server. */
 type CpuPerEvent = Record<'process' | 'server' | 'redis', number>;
-
-/**
- * Realistic events from the demo flows (no duplicates), dated in the past so
- * the future-time check never rejects one: as producers send them, and as
- * ingest stores them (normalised, with the partition key the registry gives).
- */
-function prepareEvents(count: number): { sent: DemoEvent[]; stored: CloudEvent[] } {
-  const startAt = Date.now() - 60 * 60_000;
-  const flows = createFlows({ seed: 42, startAt, duplicateRate: 0, reorderRate: 0 });
-  let planned = 0;
-  for (let i = 0; planned < count && i < count; i++) planned += flows.startFlow(startAt);
-  const sent = flows.takeDue(Number.MAX_SAFE_INTEGER, count);
-  const registry = buildRegistry();
-  const validation = validateEvents(sent, { registry, validator: createValidator(registry), maxFutureMs: 0, now: Date.now() });
-  if (!validation.ok) throw new Error(`the prepared events are invalid: ${JSON.stringify(validation.problems.slice(0, 3))}`);
-  return { sent, stored: validation.events };
-}
 
 /** XADDs every event to its partition stream, a chunk of concurrent commands at a time; returns seconds. */
 async function rawXadd(redis: RedisClient, events: readonly CloudEvent[]): Promise<number> {

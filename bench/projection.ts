@@ -24,19 +24,17 @@
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createFlows, type DemoEvent } from '../demo/flows.ts';
 import { connectRedis, type RedisClient } from '../platform/redis/client.ts';
 import { Projector, type ProjectorOptions } from '../projections/engine/projector.ts';
 import { builtInProjections } from '../projections/index.ts';
 import { loadConfig } from '../server/config.ts';
-import { validateEvents } from '../server/ingest/validate-events.ts';
 import { buildRegistry } from '../server/registry/build.ts';
-import { createValidator } from '../server/registry/validator.ts';
 import type { CloudEvent } from '../shared/cloudevent.ts';
 import { CONSUMER_GROUPS, ENTRY_FIELDS, partitionOf, streamKey } from '../shared/streams.ts';
 import { childPid, cpuMeter, medianPerProcess, microsPerEvent } from './process-cpu.ts';
 import { formatNumber, machine, median, writeFigures, type BenchContext, type BenchPart } from './part.ts';
 import { runOpenLoop, STEADY_LOAD, STEADY_RATE } from './open-loop-load.ts';
+import { prepareDemoEvents } from './demo-events.ts';
 import { startServerProcess } from './server-process.ts';
 
 const PARTITIONS = 16;
@@ -142,7 +140,7 @@ async function run(context: BenchContext): Promise<void> {
 /** Raw read + ack and the projector, each `runs` times over the same prepared entries after a warm-up run. */
 async function measureThroughput(context: BenchContext, redis: RedisClient, projectorOptions: () => ProjectorOptions) {
   const { events: count, runs, log, signal } = context;
-  const entries = toEntries(prepareEvents(count, 'tp').stored);
+  const entries = toEntries(prepareDemoEvents(count, 'tp').stored);
   const warmUp = entries.slice(0, Math.min(WARM_UP_EVENTS, entries.length));
 
   const meter = cpuMeter({ redis: childPid('redis-server') });
@@ -174,24 +172,6 @@ async function measureThroughput(context: BenchContext, redis: RedisClient, proj
   return { raw, projected, ratios, deadLettered, cpu: { raw: medianPerProcess(rawCpu), projector: medianPerProcess(projectorCpu) } };
 }
 
-/**
- * Realistic events from the demo flows (distinct ids, prefixed with `prefix`),
- * dated in the past so the future-time check never rejects one: as producers
- * send them, and as ingest stores them (dataversion and partition key set).
- */
-function prepareEvents(count: number, prefix: string): { sent: DemoEvent[]; stored: CloudEvent[] } {
-  const startAt = Date.now() - 60 * 60_000;
-  const flows = createFlows({ seed: 42, startAt, duplicateRate: 0, reorderRate: 0 });
-  let planned = 0;
-  for (let i = 0; planned < count && i < count; i++) planned += flows.startFlow(startAt);
-  const sent = flows.takeDue(Number.MAX_SAFE_INTEGER, count).map((e) => ({ ...e, id: `${prefix}-${e.id}` }));
-  if (sent.length !== count) throw new Error(`the demo flows gave ${sent.length} events, not ${count}`);
-  const registry = buildRegistry();
-  const validation = validateEvents(sent, { registry, validator: createValidator(registry), maxFutureMs: 0, now: Date.now() });
-  if (!validation.ok) throw new Error(`the prepared events are invalid: ${JSON.stringify(validation.problems.slice(0, 3))}`);
-  return { sent, stored: validation.events };
-}
-
 function toEntries(events: readonly CloudEvent[]): Entry[] {
   return events.map((e) => ({ partition: partitionOf(e.partitionkey, PARTITIONS), json: JSON.stringify(e) }));
 }
@@ -208,7 +188,7 @@ async function load(redis: RedisClient, entries: readonly Entry[]): Promise<void
 
 /**
  * The ceiling: per partition a connection of its own, its group created at '0',
- * then XREADGROUP, JSON.parse, XACK until all its entries are acknowledged; returns seconds.
+ * then XREADGROUP, JSON.parse, XACK until all its entries are acknowledged; returns the seconds and the CPU per event.
  * Connecting and creating the groups are inside the clock, as they are in the projector's start().
  */
 async function rawRun(redis: RedisClient, entries: readonly Entry[], signal: AbortSignal, meter: Meter): Promise<Measured> {
@@ -278,7 +258,7 @@ function untilCommitted(projector: Projector, count: number, signal: AbortSignal
   return { done, cancel, deadLettered: () => deadLettered };
 }
 
-/** The projector from start() until every entry is committed and acknowledged; returns seconds. */
+/** The projector from start() until every entry is committed and acknowledged; returns the seconds, the CPU per event and the dead letters. */
 async function projectorRun(redis: RedisClient, options: ProjectorOptions, entries: readonly Entry[], signal: AbortSignal, meter: Meter) {
   await load(redis, entries);
   const projector = new Projector(options);
@@ -297,7 +277,7 @@ async function projectorRun(redis: RedisClient, options: ProjectorOptions, entri
 
 /** Request bodies of STEADY_LOAD.batch fresh events each; only the strings stay in memory. */
 function batchBodies(count: number): string[] {
-  const { sent } = prepareEvents(count, 'lat');
+  const { sent } = prepareDemoEvents(count, 'lat');
   const bodies: string[] = [];
   for (let i = 0; i < sent.length; i += STEADY_LOAD.batch) bodies.push(JSON.stringify(sent.slice(i, i + STEADY_LOAD.batch)));
   return bodies;
