@@ -9,9 +9,19 @@ import type { RedisClient } from '../../platform/redis/client.ts';
 import { LuaScript } from '../../platform/redis/lua-script.ts';
 import { leaseKey, membersKey, partitionOf, type ConsumerGroup } from '../../shared/streams.ts';
 
+/**
+ * Every lease held, renewed in one step. A renewal touches the lease, which
+ * aborts the transactions that WATCH it (reads and commits, which then look
+ * again); renewed one by one, a lane's commit watching four leases could be
+ * aborted four times in a row by one round of renewals.
+ */
 const renewIfOwner = new LuaScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
+local renewed = {}
+for i, key in ipairs(KEYS) do
+  renewed[i] = 0
+  if redis.call('GET', key) == ARGV[1] then renewed[i] = redis.call('PEXPIRE', key, ARGV[2]) end
+end
+return renewed
 `);
 const releaseIfOwner = new LuaScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -46,11 +56,9 @@ export class PartitionLeases {
     const live = Math.max(1, await this.redis.zCard(members));
     const fairShare = Math.ceil(partitions / live);
 
-    const owned = new Set<number>();
-    for (const p of this.owned) {
-      const renewed = await renewIfOwner.run(this.redis, [leaseKey(group, p)], [ownerId, String(ttlMs)]);
-      if (Number(renewed) === 1) owned.add(p);
-    }
+    const held = [...this.owned];
+    const renewed = held.length > 0 ? (await renewIfOwner.run(this.redis, held.map((p) => leaseKey(group, p)), [ownerId, String(ttlMs)])) as number[] : [];
+    const owned = new Set(held.filter((_, i) => Number(renewed[i]) === 1));
     // Give up the surplus, highest partitions first, so members converge on a stable split.
     for (const p of [...owned].sort((a, b) => b - a)) {
       if (owned.size <= fairShare) break;
