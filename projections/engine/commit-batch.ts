@@ -1,24 +1,24 @@
 /**
- * Commits a batch of one partition: each projection's writes, dead letters and
- * checkpoint, in one MULTI/EXEC, only if every checkpoint is still what the
- * batch was planned against (compare-and-set) and the lease is still ours
- * (fencing). A redelivered entry at or below a checkpoint is left out before
- * planning, so it changes nothing; a concurrent owner makes the CAS fail and
- * the batch is re-planned.
+ * Commits the batches of a round (one per partition of a lane): each
+ * projection's writes, dead letters and checkpoints, in one MULTI/EXEC, only if
+ * every checkpoint is still what the round was planned against
+ * (compare-and-set) and every lease is still ours (fencing). A redelivered
+ * entry at or below a checkpoint is left out before planning, so it changes
+ * nothing; a concurrent owner makes the CAS fail and the round is re-planned.
  *
- * The compare-and-set is WATCH on the partition loop's own connection: the
- * lease and the checkpoints are watched and read together with the documents
- * (one round trip), the writes are planned, and the EXEC runs only if none of
- * the watched keys changed meanwhile. A Lua script did the same in one call,
- * but Redis copied every argument (the documents, a batch's writes) into Lua
- * and back: about 15 µs of its CPU per event (bench/projection.ts). A WATCH
- * needs a connection nobody else uses between WATCH and EXEC: the loop's, one
- * commit at a time (the caller serialises them).
+ * The compare-and-set is WATCH on the lane loop's own connection: the leases
+ * and the checkpoints are watched and read together with the documents (one
+ * round trip), the writes are planned, and the EXEC runs only if none of the
+ * watched keys changed meanwhile. A Lua script did the same in one call, but
+ * Redis copied every argument (the documents, a batch's writes) into Lua and
+ * back: about 15 µs of its CPU per event (bench/projection.ts). A WATCH needs a
+ * connection nobody else uses between WATCH and EXEC: the lane's, one commit
+ * at a time (the caller serialises them).
  *
- * Two ways in: `commitTogether` commits every projection of a batch and
- * acknowledges it in one round (the usual case), and `commitBatch` commits one
- * projection alone (its retries, with backoff and dead letters, when it failed
- * in the shared round).
+ * Two ways in: `commitTogether` commits every projection of a round and
+ * acknowledges its batches in one transaction (the usual case), and
+ * `commitBatch` commits one projection for one partition alone (its retries,
+ * with backoff and dead letters, when it failed in the shared round).
  */
 import { WatchError } from 'redis';
 import type { RedisClient } from '../../platform/redis/client.ts';
@@ -58,14 +58,21 @@ export type CommitResult =
 
 export type Committed = Extract<CommitResult, { outcome: 'committed' }>;
 
-/** One projection's share of a commit, planned. */
+/** One projection's share of a commit (over one batch, or the batches of a round), planned. */
 interface Share {
-  checkpoint: string;
-  expected: string;
-  /** The checkpoint after the commit; `expected` when nothing was fresh. */
-  last: string;
+  /** Each checkpoint that moves, and its new value (the last fresh stream id of its batch). */
+  checkpoints: Array<[key: string, last: string]>;
   writes: string[][];
-  result: CommitResult;
+  /** The views whose version grows with this commit: the projection's, when it changed something. */
+  views: readonly string[];
+  /** Per batch, in order. A projection that failed on some events of a round fails for every batch of it. */
+  results: CommitResult[];
+}
+
+/** A batch's acknowledgement. */
+interface Ack {
+  partition: number;
+  ids: readonly string[];
 }
 
 /**
@@ -76,14 +83,15 @@ interface Share {
 export async function commitBatch(connection: RedisClient, request: CommitRequest): Promise<CommitResult> {
   const { projection, partition } = request;
   const keys = documentKeysOf(projection, request.deliveries);
-  const { checkpoints: [expected = ''], documents } = await watchAndRead(connection, request, [checkpointKey(projection.name, partition)], keys);
-  const share = planShare(request, projection, expected, freshDeliveries(request.deliveries, expected), own(keys, documents), request.attempt, request.deadLetter);
-  if (share.result.outcome === 'failed' || share.last === expected) {
+  const { checkpoints, documents } = await watchAndRead(connection, [request], [checkpointKey(projection.name, partition)], keys);
+  const share = planShare([request], projection, checkpoints, own(keys, documents), request.attempt, request.deadLetter);
+  const [result] = share.results as [CommitResult];
+  if (result.outcome === 'failed' || share.checkpoints.length === 0) {
     await connection.unwatch();
-    return share.result;
+    return result;
   }
-  await execCommit(connection, request, [share], null);
-  return share.result;
+  await execCommit(connection, [share], []);
+  return result;
 }
 
 export interface TogetherResult {
@@ -96,21 +104,23 @@ export interface TogetherResult {
 }
 
 /**
- * Every projection of a first attempt in one round: the reads under WATCH, one
- * MULTI/EXEC for all their writes and checkpoints and the acknowledgement.
- * Throws CheckpointMovedError when the watched keys kept changing (nothing was
- * written), LeaseLostError when the lease is gone.
+ * Every projection of a first attempt, for the batches of a round (one per
+ * partition, all owned by `batches[0].owner`), in one round: the reads under
+ * WATCH, one MULTI/EXEC for all their writes and checkpoints and the
+ * acknowledgement of each batch whose projections all committed. Returns one
+ * result per batch, in their order. Throws CheckpointMovedError when the watched
+ * keys kept changing (nothing was written), LeaseLostError when a lease is gone.
  */
 export async function commitTogether(
   connection: RedisClient,
-  batch: BatchToCommit,
+  batches: readonly BatchToCommit[],
   projections: readonly Projection[],
   /** True when a first attempt is also the last (a retry budget of one): failures go to dead letters at once. */
   deadLetter: boolean,
-): Promise<TogetherResult> {
+): Promise<TogetherResult[]> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await commitTogetherOnce(connection, batch, projections, deadLetter);
+      return await commitTogetherOnce(connection, batches, projections, deadLetter);
     } catch (error) {
       if (!(error instanceof CheckpointMovedError) || attempt >= TOGETHER_ATTEMPTS) throw error;
     }
@@ -118,29 +128,37 @@ export async function commitTogether(
 }
 
 async function commitTogetherOnce(
-  connection: RedisClient, batch: BatchToCommit, projections: readonly Projection[], deadLetter: boolean,
-): Promise<TogetherResult> {
-  const keys = projections.map((p) => documentKeysOf(p, batch.deliveries));
+  connection: RedisClient, batches: readonly BatchToCommit[], projections: readonly Projection[], deadLetter: boolean,
+): Promise<TogetherResult[]> {
+  const deliveries = batches.flatMap((b) => b.deliveries);
+  const keys = projections.map((p) => documentKeysOf(p, deliveries));
   const wanted = new Map<string, string>();
   for (const redisKey of keys.flatMap((k) => [...k.values()])) wanted.set(redisKey, redisKey);
-  const { checkpoints, documents } = await watchAndRead(connection, batch, projections.map((p) => checkpointKey(p.name, batch.partition)), wanted);
+  const checkpointKeys = projections.flatMap((p) => batches.map((b) => checkpointKey(p.name, b.partition)));
+  const { checkpoints, documents } = await watchAndRead(connection, batches, checkpointKeys, wanted);
 
-  const result: TogetherResult = { committed: new Map(), failed: [], acknowledged: false };
+  const results = batches.map((): TogetherResult => ({ committed: new Map(), failed: [], acknowledged: false }));
   const shares: Share[] = [];
   projections.forEach((projection, i) => {
-    const expected = checkpoints[i]!;
-    const share = planShare(batch, projection, expected, freshDeliveries(batch.deliveries, expected), own(keys[i]!, documents), 1, deadLetter);
-    if (share.result.outcome === 'failed') return result.failed.push({ projection, failures: share.result.failures });
-    result.committed.set(projection.name, share.result);
-    if (share.last !== share.expected) shares.push(share);
+    const expected = checkpoints.slice(i * batches.length, (i + 1) * batches.length);
+    const share = planShare(batches, projection, expected, own(keys[i]!, documents), 1, deadLetter);
+    share.results.forEach((result, b) => {
+      if (result.outcome === 'failed') results[b]!.failed.push({ projection, failures: result.failures });
+      else results[b]!.committed.set(projection.name, result);
+    });
+    if (share.checkpoints.length > 0 && share.results.every((r) => r.outcome === 'committed')) shares.push(share);
   });
-  result.acknowledged = result.failed.length === 0;
-  if (shares.length > 0 || result.acknowledged) {
-    await execCommit(connection, batch, shares, result.acknowledged ? batch.deliveries.map((d) => d.streamId) : null);
+  const acks: Ack[] = [];
+  batches.forEach((batch, b) => {
+    results[b]!.acknowledged = results[b]!.failed.length === 0;
+    if (results[b]!.acknowledged) acks.push({ partition: batch.partition, ids: batch.deliveries.map((d) => d.streamId) });
+  });
+  if (shares.length > 0 || acks.length > 0) {
+    await execCommit(connection, shares, acks);
   } else {
     await connection.unwatch();
   }
-  return result;
+  return results;
 }
 
 /** A projection's documents by its own key, from the documents read by Redis key. */
@@ -165,23 +183,27 @@ function freshDeliveries(deliveries: readonly Delivery[], expected: string): rea
   return first < 0 ? [] : deliveries.slice(first);
 }
 
+/**
+ * A projection's writes for the fresh deliveries of these batches (each after
+ * its checkpoint `expected[b]`), planned as one: a key belongs to one partition,
+ * so its events are in stream order, and counters add up in any order.
+ */
 function planShare(
-  batch: BatchToCommit,
+  batches: readonly BatchToCommit[],
   projection: Projection,
-  expected: string,
-  fresh: readonly Delivery[],
+  expected: readonly string[],
   documents: ReadonlyMap<string, unknown>,
   attempt: number,
   deadLetter: boolean,
 ): Share {
-  const checkpoint = checkpointKey(projection.name, batch.partition);
-  if (fresh.length === 0) {
-    return { checkpoint, expected, last: expected, writes: [], result: { outcome: 'committed', applied: 0, deadLettered: 0, checkpoint: expected } };
-  }
-  const plan = planBatch(projection, fresh, documents);
-  const last = fresh[fresh.length - 1]!.streamId;
+  const parts = batches.map((batch, b) => ({ batch, expected: expected[b]!, fresh: freshDeliveries(batch.deliveries, expected[b]!) }));
+  const partitionOf = new Map<Delivery, number>();
+  for (const { batch, fresh } of parts) for (const d of fresh) partitionOf.set(d, batch.partition);
+  const plan = planBatch(projection, [...partitionOf.keys()], documents);
+  const failuresOf = (partition: number) => plan.failures.filter((f) => partitionOf.get(f.delivery) === partition);
   if (plan.failures.length > 0 && !deadLetter) {
-    return { checkpoint, expected, last, writes: [], result: { outcome: 'failed', failures: plan.failures } };
+    const results = parts.map(({ batch }): CommitResult => ({ outcome: 'failed', failures: failuresOf(batch.partition) }));
+    return { checkpoints: [], writes: [], views: [], results };
   }
   const writes = new CommitWrites();
   writes.group('MSET', [], plan.documents.flatMap((d) => [d.key, d.json]), 2);
@@ -189,64 +211,73 @@ function planShare(
   for (const failure of plan.failures) {
     writes.command('XADD', [deadLetterKey(projection.name), '*',
       'event', failure.delivery.raw, 'error', failure.error, 'attempts', String(attempt),
-      'streamId', failure.delivery.streamId, 'partition', String(batch.partition), 'failedAt', String(batch.now())]);
+      'streamId', failure.delivery.streamId, 'partition', String(partitionOf.get(failure.delivery)), 'failedAt', String(batches[0]!.now())]);
   }
-  if (plan.documents.length > 0 || plan.changes.length > 0) {
-    for (const view of projection.views) {
-      writes.command('INCR', [readModelKeys.viewVersion(view)]);
-      writes.command('PUBLISH', [VIEW_CHANGED_CHANNEL, view]);
-    }
-  }
+  const moved = parts.filter((part) => part.fresh.length > 0);
+  const changed = plan.documents.length > 0 || plan.changes.length > 0;
   return {
-    checkpoint, expected, last, writes: writes.commands(),
-    result: { outcome: 'committed', applied: plan.applied, deadLettered: plan.failures.length, checkpoint: last },
+    checkpoints: moved.map(({ batch, fresh }) => [checkpointKey(projection.name, batch.partition), fresh.at(-1)!.streamId]),
+    writes: writes.commands(),
+    views: changed ? projection.views : [],
+    results: parts.map(({ batch, expected: before, fresh }): CommitResult => {
+      const deadLettered = failuresOf(batch.partition).length;
+      return { outcome: 'committed', applied: fresh.length - deadLettered, deadLettered, checkpoint: fresh.at(-1)?.streamId ?? before };
+    }),
   };
 }
 
 /**
- * Watches the partition's lease and these checkpoints, and reads them and the
+ * Watches the batches' leases and these checkpoints, and reads them and the
  * documents (Redis keys), in one round trip. The documents are not watched: only
- * this partition's owner writes them, behind its checkpoints.
+ * a partition's owner writes them, behind its checkpoints.
  */
 async function watchAndRead(
-  connection: RedisClient, batch: BatchToCommit, checkpointKeys: readonly string[], documentKeys: ReadonlyMap<string, string>,
+  connection: RedisClient, batches: readonly BatchToCommit[], checkpointKeys: readonly string[], documentKeys: ReadonlyMap<string, string>,
 ): Promise<{ checkpoints: string[]; documents: Map<string, unknown> }> {
-  const lease = leaseKey(CONSUMER_GROUPS.live, batch.partition);
+  const leases = batches.map((b) => leaseKey(CONSUMER_GROUPS.live, b.partition));
   const redisKeys = [...documentKeys.values()];
-  const [, [holder, ...checkpoints], values] = await Promise.all([
-    connection.watch([lease, ...checkpointKeys]),
-    connection.mGet([lease, ...checkpointKeys]),
+  const [, held, values] = await Promise.all([
+    connection.watch([...leases, ...checkpointKeys]),
+    connection.mGet([...leases, ...checkpointKeys]),
     redisKeys.length > 0 ? connection.mGet(redisKeys) : Promise.resolve([]),
   ]);
-  if (holder !== batch.owner) {
+  const lost = batches.find((batch, i) => held[i] !== batch.owner);
+  if (lost) {
     await connection.unwatch();
-    throw new LeaseLostError(`partition ${batch.partition}: the lease is no longer ours`);
+    throw new LeaseLostError(`partition ${lost.partition}: the lease is no longer ours`);
   }
   const documents = new Map<string, unknown>();
   values.forEach((json, i) => {
     if (json) documents.set(redisKeys[i]!, JSON.parse(json));
   });
-  return { checkpoints: checkpoints.map((c) => c ?? ''), documents };
+  return { checkpoints: held.slice(leases.length).map((c) => c ?? ''), documents };
 }
 
 /**
- * The shares' writes, then their checkpoints, then the acknowledgement of
- * `ackIds` (when given), as one transaction: dropped, with nothing written, if a
+ * The shares' writes, then the version of each view they changed (once, however
+ * many shares changed it) and its notice, then their checkpoints, then the
+ * acknowledgements, as one transaction: dropped, with nothing written, if a
  * watched key changed since watchAndRead.
  */
-async function execCommit(connection: RedisClient, batch: BatchToCommit, shares: readonly Share[], ackIds: readonly string[] | null): Promise<void> {
-  const { partition } = batch;
+async function execCommit(connection: RedisClient, shares: readonly Share[], acks: readonly Ack[]): Promise<void> {
   const multi = connection.multi();
   for (const share of shares) for (const command of share.writes) multi.addCommand(command);
-  for (const share of shares) multi.addCommand(['SET', share.checkpoint, share.last]);
-  for (let at = 0; ackIds && at < ackIds.length; at += ACK_CHUNK) {
-    multi.addCommand(['XACK', streamKey(partition), CONSUMER_GROUPS.live, ...ackIds.slice(at, at + ACK_CHUNK)]);
+  for (const view of new Set(shares.flatMap((s) => s.views))) {
+    multi.addCommand(['INCR', readModelKeys.viewVersion(view)]);
+    multi.addCommand(['PUBLISH', VIEW_CHANGED_CHANNEL, view]);
+  }
+  const checkpoints = shares.flatMap((s) => s.checkpoints.flat());
+  if (checkpoints.length > 0) multi.addCommand(['MSET', ...checkpoints]);
+  for (const { partition, ids } of acks) {
+    for (let at = 0; at < ids.length; at += ACK_CHUNK) {
+      multi.addCommand(['XACK', streamKey(partition), CONSUMER_GROUPS.live, ...ids.slice(at, at + ACK_CHUNK)]);
+    }
   }
   try {
     await multi.exec();
   } catch (error) {
     if (!(error instanceof WatchError)) throw error;
-    const names = shares.map((s) => s.checkpoint).join(', ') || 'acknowledgement only';
-    throw new CheckpointMovedError(`partition ${partition}: the lease or a checkpoint changed while planning (${names})`);
+    const names = shares.flatMap((s) => s.checkpoints.map(([key]) => key)).join(', ') || 'acknowledgement only';
+    throw new CheckpointMovedError(`a lease or a checkpoint changed while planning (${names})`);
   }
 }

@@ -1,10 +1,13 @@
 /**
  * One consumer group's share of the partitions, in this process: the leases
  * (taken and renewed on a timer of their own, so a batch retrying through a
- * long outage keeps its partition) and one pull-based loop per owned partition,
- * on a connection of its own since reads block. Both groups run on it: the
- * projector ("live") and the history writer ("history"); each says what one
- * round of a partition does (read a batch, handle it) and the loop repeats it.
+ * long outage keeps its partition) and one pull-based loop per lane, on a
+ * connection of its own since reads block. A lane is a set of owned partitions
+ * read together: partition p is in lane p mod `lanes`. Both groups run on it:
+ * the projector ("live", a few lanes, so that a round's Redis round trips serve
+ * several partitions) and the history writer ("history", a lane per partition);
+ * each says what one round of a lane does (read a batch, handle it) and the
+ * loop repeats it.
  */
 import {
   catchError, defer, EMPTY, exhaustMap, finalize, from, ignoreElements, interval, lastValueFrom, mergeMap,
@@ -17,14 +20,19 @@ import { waitAfterFailure } from '../../platform/retry/wait-after-failure.ts';
 import { LeaseLostError } from './errors.ts';
 import { ensureGroup } from './groups.ts';
 import { PartitionLeases } from './leases.ts';
-import { PartitionReader } from './partition-reader.ts';
+import { PartitionReader, ReadAhead, type BatchSource } from './partition-reader.ts';
 
 export interface OwnedPartitionsOptions {
   group: ConsumerGroup;
   partitions: number;
+  /** Loops over the owned partitions (default: one per partition). */
+  lanes?: number;
+  /** Each lane reads its next batch while the last one is handled, on a second connection. */
+  readAhead?: boolean;
   /** The lease owner, which is also the consumer name in the group. */
   ownerId: string;
   leaseTtlMs: number;
+  /** Entries a round reads at most, over the lane's partitions. */
   batchSize: number;
   /** How long an idle read blocks before the loop goes round again. */
   blockMs: number;
@@ -38,18 +46,19 @@ export interface OwnedPartitionsOptions {
 
 export interface PartitionWork {
   /**
-   * One round of a partition: read a batch with the reader and handle it. The
-   * loop starts the next round when this one completes; an error starts the
-   * loop again after a backoff, with a fresh reader.
+   * One round of a lane (its partitions, in order): read a batch with the reader
+   * and handle it. The loop starts the next round when this one completes; an
+   * error starts the loop again after a backoff, with a fresh reader.
    */
-  round(partition: number, reader: PartitionReader, stopped: () => boolean): ObservableInput<unknown>;
+  round(lane: readonly number[], reader: BatchSource, stopped: () => boolean): ObservableInput<unknown>;
   /** Errors that end a partition's loop quietly, besides a lost lease. */
   ends?(error: unknown): boolean;
 }
 
 export class OwnedPartitions {
   readonly leases: PartitionLeases;
-  readonly #loops = new Map<number, { stop: Subject<void>; done: Promise<void> }>();
+  /** Loops by lane number, with the partitions each reads. */
+  readonly #loops = new Map<number, { partitions: string; stop: Subject<void>; done: Promise<void> }>();
   readonly #stopping = new Subject<void>();
   readonly #subscriptions = new Subscription();
   #stopped = false;
@@ -100,54 +109,84 @@ export class OwnedPartitions {
     return waitAfterFailure(`${group}: ${what}`, error, count, { policy, log, random });
   }
 
-  /** Starts a loop for each newly owned partition; lets loops of lost partitions end after their round. */
+  /**
+   * Starts a loop for each lane with owned partitions; a lane whose partitions
+   * changed ends after its round and starts again with its new partitions.
+   */
   #follow(owned: ReadonlySet<number>): void {
-    for (const [p, loop] of this.#loops) if (!owned.has(p)) loop.stop.next();
-    for (const p of owned) {
-      if (this.#loops.has(p) || this.#stopped) continue;
+    const lanes = this.#lanes(owned);
+    for (const [n, loop] of this.#loops) if (loop.partitions !== lanes.get(n)?.join()) loop.stop.next();
+    for (const [n, partitions] of lanes) {
+      if (this.#loops.has(n) || this.#stopped) continue;
       const stop = new Subject<void>();
-      const done = lastValueFrom(this.#loop(p, stop), { defaultValue: undefined })
-        .catch((error: Error) => this.options.log(`${this.options.group}: partition ${p} stopped: ${error.message}`))
+      const done = lastValueFrom(this.#loop(partitions, stop), { defaultValue: undefined })
+        .catch((error: Error) => this.options.log(`${this.options.group}: ${laneName(partitions)} stopped: ${error.message}`))
         .then(() => {
-          this.#loops.delete(p);
-          // Owned again while this loop was winding down: start a fresh one.
-          if (this.leases.owned.has(p)) this.#follow(this.leases.owned);
+          this.#loops.delete(n);
+          // Still (or again) owned while this loop was winding down: start a fresh one.
+          if (this.#lanes(this.leases.owned).has(n)) this.#follow(this.leases.owned);
         });
-      this.#loops.set(p, { stop, done });
+      this.#loops.set(n, { partitions: partitions.join(), stop, done });
     }
   }
 
-  #loop(partition: number, stop: Subject<void>): Observable<void> {
+  async #connect(): Promise<RedisClient> {
+    const connection = this.redis.duplicate();
+    connection.on('error', () => {});
+    await connection.connect();
+    return connection;
+  }
+
+  /** The owned partitions by lane number, in order. */
+  #lanes(owned: ReadonlySet<number>): Map<number, number[]> {
+    const { lanes = this.options.partitions } = this.options;
+    const byLane = new Map<number, number[]>();
+    for (const p of [...owned].sort((a, b) => a - b)) {
+      const n = p % lanes;
+      byLane.set(n, [...(byLane.get(n) ?? []), p]);
+    }
+    return byLane;
+  }
+
+  #loop(partitions: readonly number[], stop: Subject<void>): Observable<void> {
     const { group, ownerId: owner, batchSize, blockMs, pendingIdleMs, now } = this.options;
     let stopRequested = false;
     const stopWatch = stop.subscribe(() => (stopRequested = true));
     const stopped = () => stopRequested || this.#stopped;
-    return defer(async () => {
-      const connection = this.redis.duplicate();
-      connection.on('error', () => {});
-      await connection.connect();
-      return connection;
-    }).pipe(
-      mergeMap((connection) => defer(() => {
-        // A fresh reader on every (re)start: it takes this consumer's pending entries first. A read
-        // whose reply was lost (Redis died after XREADGROUP ran) left entries delivered but never
-        // seen; reading newer ones first would move the projections' checkpoints past them.
-        const reader = new PartitionReader(connection, partition, { group, owner, batchSize, blockMs, pendingIdleMs, now });
-        return defer(() => from(this.work.round(partition, reader, stopped))).pipe(
-          // Pull-based: the next round starts only when this one is done; a stop ends the loop between rounds.
-          repeat({ delay: () => (stopped() ? EMPTY : of(0)) }),
-        );
-      }).pipe(
+    return defer(() => this.#connect()).pipe(
+      mergeMap((connection) => defer(async () => (this.options.readAhead ? this.#connect() : connection)).pipe(
+        mergeMap((reads) => {
+          // A fresh reader on every (re)start: it takes this consumer's pending entries first. A read
+          // whose reply was lost (Redis died after XREADGROUP ran) left entries delivered but never
+          // seen; reading newer ones first would move the projections' checkpoints past them.
+          const reader = new PartitionReader(reads, partitions, { group, owner, batchSize, blockMs, pendingIdleMs, now });
+          const source = reads === connection ? reader : new ReadAhead(connection, reader);
+          return defer(() => from(this.work.round(partitions, source, stopped))).pipe(
+            // Pull-based: the next round starts only when this one is done; a stop ends the loop between rounds.
+            repeat({ delay: () => (stopped() ? EMPTY : of(0)) }),
+            // A read ahead still waiting dies with its connection; what it took stays pending for the next reader.
+            finalize(() => reads !== connection && close(reads)),
+          );
+        }),
+      ).pipe(
         // A failed read or acknowledgement starts the loop again after a backoff; nothing unacknowledged is lost.
-        retry({ delay: (error: Error, count) => this.backoffAfter(`partition ${partition}`, error, count) }),
+        retry({ delay: (error: Error, count) => this.backoffAfter(laneName(partitions), error, count) }),
         // Another process owns the partition now (or the work gave up): what it held is claimed by the next owner.
         catchError((error: Error) => (error instanceof LeaseLostError || this.work.ends?.(error) ? EMPTY : throwError(() => error))),
         finalize(() => {
           stopWatch.unsubscribe();
-          void connection.close().catch(() => connection.destroy());
+          close(connection);
         }),
       )),
       ignoreElements(),
     );
   }
+}
+
+function laneName(partitions: readonly number[]): string {
+  return `partition${partitions.length > 1 ? 's' : ''} ${partitions.join(', ')}`;
+}
+
+function close(connection: RedisClient): void {
+  void connection.close().catch(() => connection.destroy());
 }

@@ -32,7 +32,7 @@ beforeEach(async () => {
 });
 
 const reader = (conn: RedisClient, owner: string) =>
-  new PartitionReader(conn, 0, { group, owner, batchSize: 3, blockMs: 10, pendingIdleMs: 60_000, now: Date.now });
+  new PartitionReader(conn, [0], { group, owner, batchSize: 3, blockMs: 10, pendingIdleMs: 60_000, now: Date.now });
 
 /** Entries pending per consumer of the group. */
 async function pendingOf(consumer: string): Promise<number> {
@@ -40,10 +40,10 @@ async function pendingOf(consumer: string): Promise<number> {
   return consumers.find((c) => c.name === consumer)?.pending ?? 0;
 }
 
-/** The connection, but each GET of the lease runs `hook` (with what it read) before it answers. */
+/** The connection, but each read of the lease runs `hook` (with what it read) before it answers. */
 const afterLeaseRead = (conn: RedisClient, hook: (holder: string | null) => Promise<void>) =>
-  afterCall(conn, 'get', async (key, holder) => {
-    if (key === lease) await hook(holder as string | null);
+  afterCall(conn, 'mGet', async (keys, holders) => {
+    if ([keys].flat().includes(lease)) await hook((holders as Array<string | null>)[0] ?? null);
   });
 
 describe('PartitionReader', () => {
@@ -83,5 +83,33 @@ describe('PartitionReader', () => {
     expect((await reader(renewing, 'a').next()).map((e) => e.id)).toEqual(['1-1', '1-2', '1-3']);
     expect(renewals).toBeGreaterThan(1); // looked again after the aborted read
     expect(await pendingOf('a')).toBe(3);
+  });
+
+  describe('a lane of two partitions', () => {
+    const lane = () => new PartitionReader(connection, [0, 1], { group, owner: 'a', batchSize: 4, blockMs: 10, pendingIdleMs: 60_000, now: Date.now });
+    beforeEach(async () => {
+      for (let i = 1; i <= 3; i++) await redis.xAdd(streamKey(1), `2-${i}`, { event: `f${i}` });
+      await redis.xGroupCreate(streamKey(1), group, '0');
+      await redis.set(lease, 'a');
+      await redis.set(leaseKey(group, 1), 'a');
+    });
+
+    it('reads both at once, each entry with its partition, about batchSize entries a read', async () => {
+      const reader = lane();
+      const read = async () => (await reader.next()).map((e) => `${e.partition}:${e.id}`);
+      expect(await read()).toEqual(['0:1-1', '0:1-2', '1:2-1', '1:2-2']);
+      expect(await read()).toEqual(['0:1-3', '0:1-4', '1:2-3']);
+      expect(await read()).toEqual(['0:1-5']);
+      expect(await read()).toEqual([]);
+      await redis.xAdd(streamKey(1), '2-4', { event: 'f4' });
+      expect(await read()).toEqual(['1:2-4']);
+    });
+
+    it('takes nothing from either once one of its leases is another owner\'s', async () => {
+      await redis.set(leaseKey(group, 1), 'b');
+      await expect(lane().next()).rejects.toBeInstanceOf(LeaseLostError);
+      expect(await pendingOf('a')).toBe(0);
+      expect((await redis.xInfoConsumers(streamKey(1), group)).length).toBe(0);
+    });
   });
 });

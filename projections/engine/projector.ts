@@ -1,18 +1,21 @@
 /**
  * The "live" consumer group: projects the partition streams into the Redis
- * read models. Per owned partition, one pull-based loop (OwnedPartitions: the
- * next batch is read only after the last one is committed and acknowledged); per batch, every
- * projection commits in one round with the acknowledgement. A projection that
- * fails on some events goes on alone, with its own retries and dead letters,
- * so it never holds back the others' writes, only the batch's acknowledgement.
+ * read models. The owned partitions are shared among `concurrency` lanes, each
+ * one pull-based loop (OwnedPartitions: the next round is read only after the
+ * last one is committed and acknowledged). A round reads new entries of all the
+ * lane's partitions at once, and every projection commits them, with their
+ * acknowledgements, in one transaction. A projection that fails on some events
+ * of a partition goes on alone there, with its own retries and dead letters,
+ * so it never holds back the others' writes, only that batch's acknowledgement
+ * (and the lane's next round).
  *
- * Batches take turns: at most `concurrency` of them are decoded, planned and
- * committed at once, over all partitions. Sixteen batches of 500 events in
- * flight together keep megabytes of decoded events and documents alive across
- * every round trip, which the garbage collector copies again and again (a
- * quarter of the projector's CPU in a profile); four at a time still overlap
- * Redis and planning. Projector alone over 50,000 events, old and new code
- * alternating 8 times: 10,400 → 12,900 events/s, 97 → 81 µs of CPU per event.
+ * Why lanes: a round costs four Redis round trips whatever it holds, each a
+ * write and a read on both sides, tens of µs of CPU on a VM. A loop per
+ * partition, at 5,000 events/s over 16 partitions, committed batches of 3 or 4
+ * events and spent most of its CPU on round trips; and at full speed, sixteen
+ * batches in flight kept megabytes of decoded events alive across every round
+ * trip, which the garbage collector copied again and again. Four lanes still
+ * overlap Redis and planning.
  */
 import os from 'node:os';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -27,9 +30,10 @@ import type { Projection } from '../projection.ts';
 import { backoffMs, type BackoffPolicy } from '../../platform/retry/backoff.ts';
 import { commitBatch, commitTogether, type CommitResult } from './commit-batch.ts';
 import { CheckpointMovedError, LeaseLostError, ProjectionFailedError } from './errors.ts';
-import { decode, type Delivery, type StreamEntry } from './decode.ts';
+import { decode, type Delivery } from './decode.ts';
 import type { PartitionLeases } from './leases.ts';
 import { OwnedPartitions } from './owned-partitions.ts';
+import type { LaneEntry } from './partition-reader.ts';
 import { trimAcknowledged } from './retention.ts';
 
 /** How often the streams of owned partitions are trimmed below what every group acknowledged. */
@@ -47,7 +51,7 @@ export interface ProjectorOptions {
   leaseTtlMs: number;
   pendingIdleMs: number;
   retry: BackoffPolicy & { attempts: number };
-  /** Batches decoded, planned and committed at once, over all partitions (retries of a failed projection wait outside). */
+  /** Lanes: loops over the owned partitions, each with one round (read, decoded, planned, committed) at a time. */
   concurrency: number;
   now?: () => number;
   random?: () => number;
@@ -74,19 +78,17 @@ export class Projector {
   readonly committed$ = this.#committed.asObservable();
   readonly #options: Required<Omit<ProjectorOptions, 'ownerId'>>;
   #trimming = new Subscription();
-  readonly #turns: LimitFunction;
 
   constructor(options: ProjectorOptions) {
     this.ownerId = options.ownerId ?? `${os.hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     this.#options = { now: Date.now, random: Math.random, log: () => {}, ...options };
     const { redis, partitions, batchSize, batchWaitMs, leaseTtlMs, pendingIdleMs, retry: policy, concurrency, now, random, log } = this.#options;
-    this.#turns = pLimit(concurrency);
     this.#partitions = new OwnedPartitions(redis, {
-      group: CONSUMER_GROUPS.live, partitions, ownerId: this.ownerId, leaseTtlMs, batchSize, blockMs: batchWaitMs, pendingIdleMs,
-      retry: policy, now, random, log: (line) => log(`projector: ${line}`),
+      group: CONSUMER_GROUPS.live, partitions, lanes: concurrency, readAhead: true, ownerId: this.ownerId, leaseTtlMs, batchSize,
+      blockMs: batchWaitMs, pendingIdleMs, retry: policy, now, random, log: (line) => log(`projector: ${line}`),
     }, {
-      round: (partition, reader) => defer(() => reader.next()).pipe(
-        concatMap((entries) => (entries.length > 0 ? this.#processBatch(partition, reader.connection, entries) : of(undefined))),
+      round: (_lane, reader) => defer(() => reader.next()).pipe(
+        concatMap((entries) => (entries.length > 0 ? this.#processRound(reader.connection, entries) : of(undefined))),
       ),
     });
   }
@@ -114,61 +116,70 @@ export class Projector {
     this.#committed.complete();
   }
 
-  /** Commits on `connection`, the partition loop's own, one transaction at a time. */
-  #processBatch(partition: number, connection: RedisClient, entries: StreamEntry[]): Observable<void> {
+  /** Commits a round on `connection`, the lane loop's own, one transaction at a time. */
+  #processRound(connection: RedisClient, entries: readonly LaneEntry[]): Observable<void> {
     const { redis, registry, now } = this.#options;
-    const retried = { count: 0 };
+    const batches = byPartition(entries).map(([partition, ofPartition]) => ({
+      partition, entries: ofPartition, deliveries: ofPartition.map((e) => decode(e, registry)),
+    }));
     // Projections retried alone wait out their backoffs side by side, but each WATCH … EXEC needs the connection to itself.
     const exclusive = pLimit(1);
-    // The batch's turn: decoded, and every projection committed in one round.
-    const round = defer(() => this.#turns(async () => {
-      const deliveries = entries.map((e) => decode(e, registry));
-      return { deliveries, together: await this.#commitTogether(partition, connection, deliveries) };
-    }));
-    return round.pipe(
-      // Projections that failed on some events, or all of them if the shared round failed, go on alone, outside the turns.
-      concatMap(({ deliveries, together }) => from(together.rest).pipe(
-        mergeMap(({ projection, failedBefore }) => this.#commitWithRetry(projection, partition, connection, exclusive, deliveries, failedBefore, retried)),
-        toArray(),
-        concatMap(async (results) => {
-          if (!together.acknowledged) await redis.xAck(streamKey(partition), CONSUMER_GROUPS.live, entries.map((e) => e.id));
-          const committedAt = now();
-          this.#committed.next({
-            partition,
-            entries: entries.length,
-            deadLettered: [...together.committed, ...results].reduce((n, r) => n + (r.outcome === 'committed' ? r.deadLettered : 0), 0),
-            retries: retried.count,
-            latenciesMs: deliveries.map((d) => committedAt - d.acceptedAt),
-          });
-        }),
-      )),
+    return defer(() => this.#commitTogether(connection, batches)).pipe(
+      // Projections that failed on some events of a batch, or all of them if the shared round failed, go on alone.
+      concatMap((outcomes) => from(batches).pipe(mergeMap((batch, i) => {
+        const together = outcomes[i]!;
+        const retried = { count: 0 };
+        return from(together.rest).pipe(
+          mergeMap(({ projection, failedBefore }) =>
+            this.#commitWithRetry(projection, batch.partition, connection, exclusive, batch.deliveries, failedBefore, retried)),
+          toArray(),
+          concatMap(async (results) => {
+            if (!together.acknowledged) await redis.xAck(streamKey(batch.partition), CONSUMER_GROUPS.live, batch.entries.map((e) => e.id));
+            const committedAt = now();
+            this.#committed.next({
+              partition: batch.partition,
+              entries: batch.entries.length,
+              deadLettered: [...together.committed, ...results].reduce((n, r) => n + (r.outcome === 'committed' ? r.deadLettered : 0), 0),
+              retries: retried.count,
+              latenciesMs: batch.deliveries.map((d) => committedAt - d.acceptedAt),
+            });
+          }),
+        );
+      }))),
       // A round that ended (an error, a stop) starts no queued commit: the loop may read on the connection again.
       finalize(() => exclusive.clearQueue()),
     );
   }
 
   /**
-   * The first attempt of every projection in one round (one read, one
-   * transaction, the acknowledgement included). Whatever that round could not
-   * commit is left in `rest` for the per-projection path, with its retries and backoff.
+   * The first attempt of every projection over the round's batches in one
+   * transaction (one read, the acknowledgements included). Whatever it could not
+   * commit is left in each batch's `rest` for the per-projection path, with its retries and backoff.
    */
-  async #commitTogether(partition: number, connection: RedisClient, deliveries: readonly Delivery[]) {
+  async #commitTogether(connection: RedisClient, batches: ReadonlyArray<{ partition: number; deliveries: readonly Delivery[] }>) {
     const { projections, retry: policy, now, log } = this.#options;
-    const batch = { partition, owner: this.ownerId, deliveries, now };
     try {
-      const together = await commitTogether(connection, batch, projections, policy.attempts <= 1);
-      const rest = together.failed.map(({ projection, failures }) => {
-        log(`projector: ${new ProjectionFailedError(projection.name, failures).message}; attempt 1 of ${policy.attempts}`);
-        return { projection, failedBefore: 1 };
-      });
-      return { committed: [...together.committed.values()], rest, acknowledged: together.acknowledged };
+      const together = await commitTogether(connection, batches.map((b) => ({ ...b, owner: this.ownerId, now })), projections, policy.attempts <= 1);
+      return together.map((outcome) => ({
+        committed: [...outcome.committed.values()] as CommitResult[],
+        // A projection that failed on another partition's events of the round tries this batch again at once.
+        rest: outcome.failed.map(({ projection, failures }) => {
+          if (failures.length === 0) return { projection, failedBefore: 0 };
+          log(`projector: ${new ProjectionFailedError(projection.name, failures).message}; attempt 1 of ${policy.attempts}`);
+          return { projection, failedBefore: 1 };
+        }),
+        acknowledged: outcome.acknowledged,
+      }));
     } catch (error) {
       if (error instanceof LeaseLostError) throw error;
       // The checkpoints kept moving (or Redis failed): let each projection go alone.
       if (!(error instanceof CheckpointMovedError)) {
-        log(`projector: partition ${partition} commit failed (${(error as Error).message}); committing projection by projection`);
+        const partitions = batches.map((b) => b.partition).join(', ');
+        log(`projector: partitions ${partitions} commit failed (${(error as Error).message}); committing projection by projection`);
       }
-      return { committed: [] as CommitResult[], rest: projections.map((projection) => ({ projection, failedBefore: 0 })), acknowledged: false };
+      return batches.map(() => ({
+        committed: [] as CommitResult[], rest: projections.map((projection) => ({ projection, failedBefore: 0 })), acknowledged: false,
+      }));
     }
   }
 
@@ -209,4 +220,15 @@ export class Projector {
     );
     return pause.pipe(concatMap(() => attempts));
   }
+}
+
+/** A round's entries by partition, each partition's in stream order. */
+function byPartition(entries: readonly LaneEntry[]): Array<[number, LaneEntry[]]> {
+  const batches = new Map<number, LaneEntry[]>();
+  for (const entry of entries) {
+    const batch = batches.get(entry.partition);
+    if (batch) batch.push(entry);
+    else batches.set(entry.partition, [entry]);
+  }
+  return [...batches];
 }

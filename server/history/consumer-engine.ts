@@ -27,9 +27,9 @@ export interface BatchReader {
   next(): Promise<StreamEntry[]>;
 }
 
-/** One round of a partition's loop (read a batch, handle it); see projections/engine/owned-partitions.ts. */
+/** One round of a lane's loop (read a batch of its partitions, handle it); see projections/engine/owned-partitions.ts. */
 export interface PartitionWork {
-  round(partition: number, reader: BatchReader, stopped: () => boolean): Observable<unknown>;
+  round(lane: readonly number[], reader: BatchReader, stopped: () => boolean): Observable<unknown>;
   /** Errors that end a partition's loop quietly, besides a lost lease. */
   ends?(error: unknown): boolean;
 }

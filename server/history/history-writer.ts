@@ -102,8 +102,9 @@ export class HistoryWriter {
       blockMs: Math.max(1, Math.min(batchWaitMs, 250)),
       log: (line) => log(`history: ${line}`),
     }, {
-      round: (partition, reader, stopped) => defer(() => this.#collect(reader, stopped)).pipe(
-        concatMap((entries) => (entries.length > 0 ? this.#store(partition, entries, stopped) : of(undefined))),
+      // A lane per partition (the engine's default): each batch is one partition's, for one insert per ClickHouse partition.
+      round: ([partition], reader, stopped) => defer(() => this.#collect(reader, stopped)).pipe(
+        concatMap((entries) => (entries.length > 0 ? this.#store(partition!, entries, stopped) : of(undefined))),
       ),
       ends: (error) => error instanceof BatchAbandonedError,
     });
