@@ -11,7 +11,7 @@
  */
 import {
   catchError, defer, EMPTY, exhaustMap, finalize, from, ignoreElements, interval, lastValueFrom, mergeMap,
-  type Observable, type ObservableInput, of, repeat, retry, Subject, Subscription, takeUntil, throwError,
+  type Observable, type ObservableInput, of, repeat, retry, Subject, Subscription, takeUntil, throwError, timer,
 } from 'rxjs';
 import type { RedisClient } from '../../platform/redis/client.ts';
 import { streamKey, type ConsumerGroup } from '../../shared/streams.ts';
@@ -171,8 +171,13 @@ export class OwnedPartitions {
       ).pipe(
         // A failed read or acknowledgement starts the loop again after a backoff; nothing unacknowledged is lost.
         retry({ delay: (error: Error, count) => this.backoffAfter(laneName(partitions), error, count) }),
-        // Another process owns the partition now (or the work gave up): what it held is claimed by the next owner.
-        catchError((error: Error) => (error instanceof LeaseLostError || this.work.ends?.(error) ? EMPTY : throwError(() => error))),
+        // Another process owns a partition now (or the work gave up): what it held is claimed by the next owner.
+        // After a lost lease the loop ends after a pause: until the next lease round notices, the lease still
+        // looks ours here, and a loop started again at once would only fail again, on a new connection each time.
+        catchError((error: Error) => {
+          if (error instanceof LeaseLostError) return timer(this.options.leaseTtlMs / 10).pipe(takeUntil(stop), ignoreElements());
+          return this.work.ends?.(error) ? EMPTY : throwError(() => error);
+        }),
         finalize(() => {
           stopWatch.unsubscribe();
           close(connection);
