@@ -66,7 +66,8 @@ export class PartitionReader implements BatchSource {
 
   /**
    * Reads a lane: one or more partitions, all of them at once. `connection` is the
-   * lane loop's own: the projector also commits on it (a WATCH needs one nobody else uses).
+   * lane loop's own: a consumer may commit on it between reads, or read ahead on
+   * it and commit on another (ReadAhead).
    */
   constructor(readonly connection: RedisClient, partitions: readonly number[], private readonly options: ReaderOptions) {
     this.#partitions = partitions;
