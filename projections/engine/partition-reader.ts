@@ -60,7 +60,7 @@ export class PartitionReader implements BatchSource {
   readonly #leases: readonly string[];
   readonly #scans: ClaimScan[];
   /** Entries per stream and read: a round holds about batchSize entries over all the lane's partitions. */
-  readonly #count: string;
+  readonly #count: number;
   /** Set when the last read took everything there was: the streams' last ids, to wait for what comes after. */
   #drainedAt: Array<{ key: string; id: string }> | undefined;
 
@@ -74,7 +74,7 @@ export class PartitionReader implements BatchSource {
     this.#streams = partitions.map(streamKey);
     this.#leases = partitions.map((p) => leaseKey(options.group, p));
     this.#scans = partitions.map(() => ({ cursor: '0-0', minIdle: 0, nextAt: 0 }));
-    this.#count = String(Math.ceil(options.batchSize / partitions.length));
+    this.#count = Math.ceil(options.batchSize / partitions.length);
   }
 
   /**
@@ -87,7 +87,7 @@ export class PartitionReader implements BatchSource {
     for (const [i, scan] of this.#scans.entries()) {
       if (now() < scan.nextAt) continue;
       const [[cursor, claimed]] = await this.#fenced([
-        ['XAUTOCLAIM', this.#streams[i]!, this.options.group, this.options.owner, String(scan.minIdle), scan.cursor, 'COUNT', this.#count],
+        ['XAUTOCLAIM', this.#streams[i]!, this.options.group, this.options.owner, String(scan.minIdle), scan.cursor, 'COUNT', String(this.#count)],
       ]) as [[string, RawEntry[]]];
       scan.cursor = cursor;
       if (cursor === '0-0') {
@@ -106,15 +106,14 @@ export class PartitionReader implements BatchSource {
     }
     const { group, owner } = this.options;
     const [read, ...lasts] = await this.#fenced([
-      ['XREADGROUP', 'GROUP', group, owner, 'COUNT', this.#count, 'STREAMS', ...this.#streams, ...this.#streams.map(() => '>')],
+      ['XREADGROUP', 'GROUP', group, owner, 'COUNT', String(this.#count), 'STREAMS', ...this.#streams, ...this.#streams.map(() => '>')],
       ...this.#streams.map((stream) => ['XREVRANGE', stream, '+', '-', 'COUNT', '1']),
     ]) as [Array<[string, RawEntry[]]> | null, ...RawEntry[][]];
     const entries = (read ?? []).flatMap(([stream, raws]) => {
       const partition = this.#partitions[this.#streams.indexOf(stream)]!;
       return raws.flatMap((raw) => toEntry(raw, partition));
     });
-    const count = Number(this.#count);
-    if ((read ?? []).every(([, raws]) => raws.length < count)) {
+    if ((read ?? []).every(([, raws]) => raws.length < this.#count)) {
       this.#drainedAt = this.#streams.map((key, i) => ({ key, id: lasts[i]![0]?.[0] ?? '0-0' }));
     }
     return entries;
