@@ -142,11 +142,10 @@ async function postBatches(url: string, bodies: readonly Buffer[], signal: Abort
   let duplicates = 0;
   const worker = async () => {
     while (next < bodies.length) {
-      const { status, result } = await postEvents(target, bodies[next++]!, agent, signal);
-      if (status !== 202) {
+      const result = await postEvents(target, bodies[next++]!, agent, signal).catch((error: unknown) => {
         next = bodies.length; // the other workers stop too
-        throw new Error(`POST /api/events answered ${status}: ${result.detail ?? ''}`);
-      }
+        throw error;
+      });
       accepted += result.accepted;
       duplicates += result.duplicates;
     }

@@ -8,9 +8,8 @@ import http from 'node:http';
 
 export type IngestAnswer = { accepted: number; duplicates: number; detail?: string };
 
-export function postEvents(
-  target: URL, body: Buffer | string, agent: http.Agent, signal?: AbortSignal,
-): Promise<{ status: number; result: IngestAnswer }> {
+/** Resolves with the 202's counts; rejects with the status and the problem's detail on any other answer. */
+export function postEvents(target: URL, body: Buffer | string, agent: http.Agent, signal?: AbortSignal): Promise<IngestAnswer> {
   return new Promise((resolve, reject) => {
     const request = http.request(target, {
       method: 'POST', agent, ...(signal ? { signal } : {}),
@@ -21,7 +20,9 @@ export function postEvents(
       response.on('error', reject);
       response.on('end', () => {
         try {
-          resolve({ status: response.statusCode ?? 0, result: JSON.parse(Buffer.concat(chunks).toString('utf8')) as IngestAnswer });
+          const answer = JSON.parse(Buffer.concat(chunks).toString('utf8')) as IngestAnswer;
+          if (response.statusCode === 202) resolve(answer);
+          else reject(new Error(`POST /api/events answered ${response.statusCode}: ${answer.detail ?? ''}`));
         } catch (error) {
           reject(error);
         }
